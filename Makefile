@@ -1,0 +1,44 @@
+# The README's two commands: `make run` and `make test`. Both install first (a no-op when up to date).
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.install-stamp
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+
+.PHONY: install run test test-fast bench lock clean contact-sheet
+
+install: $(STAMP)
+
+# The lock pins every package, so pip installs exactly it without resolving (--no-deps):
+# smote-variants' declared TensorFlow stays out, torch 2.14.1 comes from the local wheel cache.
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+run: install
+	$(PY) run.py
+
+test: install
+	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow"
+
+bench: install
+	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+contact-sheet: install
+	$(PY) -m distortion_reliability.distortions --out results/contact_sheet.png
+
+lock: install
+	@echo "# Whole environment, pinned. Installed with 'pip install --no-deps -r requirements.lock' (see Makefile):" > requirements.lock.new
+	@echo "# --no-deps keeps smote-variants from pulling TensorFlow, which only one of its 86 oversamplers uses." >> requirements.lock.new
+	@echo "# Regenerate: make lock (after changing pyproject.toml dependencies in a scratch venv)." >> requirements.lock.new
+	$(PY) -m pip freeze --all --exclude-editable | grep -vE "^(distortion|pip==)" >> requirements.lock.new
+	mv requirements.lock.new requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,50 @@
+"""Typed errors shared by every stage, so callers (and the runner) can tell bad input from bugs."""
+
+from __future__ import annotations
+
+
+class DistortionReliabilityError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ConfigError(DistortionReliabilityError, ValueError):
+    """A setting has a value the method cannot use.
+
+    The message always names the field and the offending value, e.g.
+    ``h must lie in [0, 1], got 1.5``.
+    """
+
+    def __init__(self, field: str, value: object, expected: str):
+        self.field = field
+        self.value = value
+        self.expected = expected
+        super().__init__(f"{field} {expected}, got {value!r}")
+
+
+class UnknownNameError(DistortionReliabilityError, KeyError):
+    """A name (dataset, model, distortion, sampler, method, ...) that is not registered."""
+
+    def __init__(self, kind: str, name: str, valid: list[str] | tuple[str, ...]):
+        self.kind = kind
+        self.name = name
+        self.valid = sorted(valid)
+        super().__init__(name)
+
+    def __str__(self) -> str:  # KeyError would print the repr of the key only
+        return f"unknown {self.kind} {self.name!r}; valid names: {', '.join(self.valid)}"
+
+
+class DataNotFoundError(DistortionReliabilityError, FileNotFoundError):
+    """Dataset or weights are absent locally and cannot be downloaded (offline)."""
+
+
+class CannotRebalanceError(DistortionReliabilityError):
+    """An imbalance method cannot work on this training set (e.g. no positives).
+
+    The runner records such a cell as skipped with ``reason`` instead of crashing the sweep.
+    """
+
+    def __init__(self, method: str, reason: str):
+        self.method = method
+        self.reason = reason
+        super().__init__(f"cannot rebalance with {method}: {reason}")

@@ -1,0 +1,29 @@
+"""Shared fixtures. Real-data tests use ../shared/data (or $DR_SHARED_DATA) and skip with a reason without it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("DR_SHARED_DATA", REPO.parent / "shared" / "data")).resolve()
+
+# Two cores: one torch thread per process keeps parallel jobs from fighting.
+torch.set_num_threads(1)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The verified real data folder; skips the test when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATA} is absent (set DR_SHARED_DATA to point at it)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
