@@ -1,0 +1,145 @@
+"""Oracle: exact early stopping, caching (hits, corruption, resumption), batching invariance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from distortion_reliability.errors import ConfigError
+from distortion_reliability.oracle import Count, Oracle
+from distortion_reliability.space import Box
+
+
+class ToySpace:
+    """Two ops a tiny model is sensitive to: additive noise strength and a brightness gain.
+
+    Stands in for DistortionSpace (same protocol) so these tests pin the oracle alone.
+    """
+
+    box = Box(["noise", "gain"], [0.0, 0.5], [1.0, 1.5])
+
+    def spec(self):
+        return {"toy": 1}
+
+    def make_noise(self, num_images, height, width, seed, device):
+        g = torch.Generator().manual_seed(seed)
+        return torch.randn(num_images, 1, height, width, generator=g).to(device)
+
+    def apply(self, images, levels, noise=None):
+        levels = torch.as_tensor(levels, dtype=images.dtype)
+        a = levels[:, 0].view(-1, 1, 1, 1, 1)
+        gain = levels[:, 1].view(-1, 1, 1, 1, 1)
+        return (images.unsqueeze(0) * gain + a * 3 * noise.unsqueeze(0)).clamp(0, 1)
+
+
+class MeanModel(torch.nn.Module):
+    """Class 1 iff the image mean exceeds 0.5: accuracy falls smoothly with noise and gain."""
+
+    def forward(self, x):
+        m = x.mean(dim=(1, 2, 3))
+        return torch.stack([0.5 - m, m - 0.5], dim=1)
+
+
+def make_oracle(tmp_path=None, n=400, **kw):
+    g = torch.Generator().manual_seed(1)
+    labels = torch.randint(0, 2, (n,), generator=g)
+    base = torch.where(labels.bool(), 0.62, 0.38).view(-1, 1, 1, 1)
+    images = (base + 0.15 * torch.randn(n, 1, 6, 6, generator=g)).clamp(0, 1)
+    kw.setdefault("progress", False)
+    kw.setdefault("precision", "fp32")
+    return Oracle(MeanModel(), images, labels, ToySpace(), cache_dir=tmp_path, context={"t": "toy"}, **kw)
+
+
+def random_levels(n, seed=0):
+    return ToySpace.box.sample_uniform(n, seed)
+
+
+def test_accuracy_matches_direct_computation():
+    o = make_oracle()
+    lv = random_levels(5)
+    f = o.accuracy(lv)
+    for level, value in zip(lv, f):
+        x = ToySpace().apply(o.images, level[None], o.noise)[0]
+        direct = (MeanModel()(x).argmax(1) == o.labels).sum().item() / o.n
+        assert value == pytest.approx(direct, abs=1e-12)
+    assert len(set(np.round(f, 6))) > 1  # the toy ops really move accuracy
+
+
+@pytest.mark.parametrize("h", [0.3, 0.6, 0.8, 0.95])
+def test_early_stopped_labels_equal_full_labels(h):
+    lv = random_levels(60, seed=3)
+    full = make_oracle().accuracy(lv) >= h
+    fast_oracle = make_oracle(chunk_size=25)
+    fast = fast_oracle.label(lv, h)
+    np.testing.assert_array_equal(fast, full)
+    assert 0 < full.sum() < len(full) or h in (0.3, 0.95)  # the case is not trivial for middle h
+
+
+def test_early_stopping_saves_work_far_from_threshold():
+    lv = random_levels(60, seed=3)
+    o = make_oracle(chunk_size=25)
+    o.label(lv, 0.99)  # nearly every level is far below 0.99
+    assert o.images_evaluated < 0.5 * len(lv) * o.n
+
+
+def test_level_batching_does_not_change_results():
+    lv = random_levels(9, seed=4)
+    one_at_a_time = np.concatenate([make_oracle(batch_size=400).accuracy(l[None]) for l in lv])
+    batched = make_oracle(batch_size=4000).accuracy(lv)
+    np.testing.assert_array_equal(one_at_a_time, batched)
+
+
+def test_cache_hit_returns_same_value_without_evaluating(tmp_path):
+    lv = random_levels(7, seed=5)
+    first = make_oracle(tmp_path).accuracy(lv)
+    again = make_oracle(tmp_path)
+    np.testing.assert_array_equal(again.accuracy(lv), first)
+    assert again.images_evaluated == 0
+
+
+def test_early_stopped_entry_is_resumed_not_redone(tmp_path):
+    lv = random_levels(20, seed=6)
+    o1 = make_oracle(tmp_path, chunk_size=25)
+    o1.label(lv, 0.9)
+    spent = o1.images_evaluated
+    o2 = make_oracle(tmp_path, chunk_size=25)
+    f = o2.accuracy(lv)
+    assert o2.images_evaluated == len(lv) * o2.n - spent  # only the images not seen before
+    np.testing.assert_array_equal(f, make_oracle().accuracy(lv))
+
+
+def test_corrupted_cache_entry_is_recomputed(tmp_path):
+    lv = random_levels(3, seed=7)
+    expected = make_oracle(tmp_path).accuracy(lv)
+    files = sorted(p for p in tmp_path.rglob("*.json") if p.name != "context.json")
+    assert len(files) == 3
+    files[0].write_bytes(files[0].read_bytes()[:-5])  # truncated
+    files[1].write_bytes(files[1].read_bytes().replace(b'"n_correct":', b'"n_correct":1'))  # bit rot
+    o = make_oracle(tmp_path)
+    np.testing.assert_array_equal(o.accuracy(lv), expected)
+    assert o.levels_evaluated == 2
+
+
+def test_cache_is_keyed_by_precision_and_context(tmp_path):
+    lv = random_levels(2, seed=8)
+    make_oracle(tmp_path).accuracy(lv)
+    other = make_oracle(tmp_path, precision="bf16")
+    other.accuracy(lv)
+    assert other.images_evaluated == 2 * other.n
+
+
+def test_count_decision_bounds():
+    assert Count(90, 90).decided(100, 0.9) is True
+    assert Count(11, 0).decided(100, 0.9) is False  # 11 errors > 10 allowed
+    assert Count(10, 0).decided(100, 0.9) is None  # exactly 10 errors: still reachable
+    assert Count(100, 89).decided(100, 0.9) is False
+
+
+def test_bad_inputs_are_named():
+    with pytest.raises(ConfigError, match="h"):
+        make_oracle().label(random_levels(1), 1.2)
+    with pytest.raises(ConfigError, match="level\\[gain\\]"):
+        make_oracle().accuracy([[0.5, 2.0]])
+    with pytest.raises(ConfigError, match="oracle.precision"):
+        make_oracle(precision="fp8")
