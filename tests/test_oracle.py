@@ -143,3 +143,28 @@ def test_bad_inputs_are_named():
         make_oracle().accuracy([[0.5, 2.0]])
     with pytest.raises(ConfigError, match="oracle.precision"):
         make_oracle(precision="fp8")
+
+
+def _hammer(args):
+    root, seed = args
+    from distortion_reliability.oracle import Count, EvalCache
+
+    cache = EvalCache(root, {"t": "concurrent"})
+    levels = np.linspace(0, 1, 40).reshape(20, 2)
+    seen_bad = 0
+    for rep in range(30):
+        for i, lv in enumerate(levels):
+            cache.put(lv, 100, Count(100, i))
+            got = cache.get(levels[(i + seed) % 20], 100)
+            if got is not None and got.n_correct != (i + seed) % 20:
+                seen_bad += 1
+    return seen_bad
+
+
+def test_concurrent_writers_never_expose_half_entries(tmp_path):
+    import multiprocessing as mp
+
+    with mp.get_context("fork").Pool(3) as pool:
+        bad = pool.map(_hammer, [(str(tmp_path), s) for s in range(3)])
+    assert bad == [0, 0, 0]
+    assert not list(tmp_path.rglob("*.tmp"))
