@@ -35,7 +35,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".
 # Downloads must fail fast offline instead of hanging on a dead connection.
 DOWNLOAD_SOCKET_TIMEOUT_S = 20.0
 # Keys of a conf/dataset/*.yaml that describe the experiment, not the loader.
-CONFIG_KEYS = ("name", "verification_size", "h", "default_model")
+CONFIG_KEYS = ("name", "verification_size", "h", "default_model", "split", "download")
 
 
 # --------------------------------------------------------------------------------------------- types
@@ -676,10 +676,12 @@ def loader_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
 def verification_set_from_config(
     cfg: Mapping[str, Any], data_dir: str | Path | None = None, seed: int = 0, download: bool = False
 ) -> VerificationSet:
-    """Build D from a ``conf/dataset/*.yaml`` mapping (``name``, ``verification_size``, loader options)."""
+    """Build D from a ``conf/dataset/*.yaml`` mapping (``name``, ``verification_size``, ``split``,
+    ``download``, loader options; ``h`` and ``default_model`` are ignored here)."""
     cfg = dict(cfg)
     if "name" not in cfg:
         raise ConfigError("dataset.name", None, "must be set")
     return verification_set(
-        cfg["name"], data_dir, size=cfg.get("verification_size"), seed=seed, download=download, **loader_options(cfg)
+        cfg["name"], data_dir, size=cfg.get("verification_size"), seed=seed, split=cfg.get("split"),
+        download=bool(cfg.get("download", download)), **loader_options(cfg),
     )

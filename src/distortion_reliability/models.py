@@ -48,6 +48,18 @@ IMAGENETTE_TO_IMAGENET = {
 IMAGENETTE_IMAGENET_INDICES = (0, 217, 482, 491, 497, 566, 569, 571, 574, 701)
 
 DEFAULT_TRAIN = {"epochs": 10, "lr": 1e-3, "batch_size": 128, "weight_decay": 0.0, "max_train_images": None}
+# Per-dataset small-CNN training defaults, chosen to stay CPU-friendly (a training key set to None
+# in config falls back to these, then to DEFAULT_TRAIN). digits: ~0.98 test accuracy in seconds.
+SMALL_CNN_TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
+    "digits": {"epochs": 20, "lr": 3e-3, "batch_size": 64},
+    "mnist": {"epochs": 3},
+    "fashion_mnist": {"epochs": 8},
+    "cifar10": {"epochs": 15},
+    "cifar100": {"epochs": 20},
+    "tiny_imagenet": {"epochs": 10, "max_train_images": 50000},
+    "imagenette": {"epochs": 8, "batch_size": 64, "max_train_images": 5000},
+    "image_folder": {"epochs": 15, "batch_size": 64},
+}
 
 
 @dataclass
@@ -569,7 +581,8 @@ def load_model(
         Seeds the small CNN's initialisation and data order.
     train : mapping or None
         Small CNN training config: ``epochs``, ``lr``, ``batch_size``, ``weight_decay``,
-        ``max_train_images`` (defaults in :data:`DEFAULT_TRAIN`).
+        ``max_train_images``; missing or None keys take :data:`SMALL_CNN_TRAIN_DEFAULTS` of the
+        dataset, then :data:`DEFAULT_TRAIN`.
     progress : bool
         Show tqdm progress bars (training, downloads).
     dataset_options : mapping or None
@@ -584,11 +597,13 @@ def load_model(
     get_dataset_info(dataset)  # unknown dataset -> UnknownNameError before any work
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ConfigError("seed", seed, "must be an integer")
-    train_cfg = dict(DEFAULT_TRAIN)
+    if train is not None and not isinstance(train, Mapping):
+        raise ConfigError("train", train, "must be a mapping of training options or null")
     unknown = sorted(set(train or {}) - set(DEFAULT_TRAIN))
     if unknown:
         raise ConfigError("train option", unknown[0], f"is not a training option (valid: {sorted(DEFAULT_TRAIN)})")
-    train_cfg.update(dict(train or {}))
+    train_cfg = {**DEFAULT_TRAIN, **SMALL_CNN_TRAIN_DEFAULTS.get(dataset, {}),
+                 **{k: v for k, v in dict(train or {}).items() if v is not None}}
     ctx = _Context(
         name=name,
         dataset=dataset,
