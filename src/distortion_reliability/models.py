@@ -604,6 +604,7 @@ def load_model(
         raise ConfigError("train option", unknown[0], f"is not a training option (valid: {sorted(DEFAULT_TRAIN)})")
     train_cfg = {**DEFAULT_TRAIN, **SMALL_CNN_TRAIN_DEFAULTS.get(dataset, {}),
                  **{k: v for k, v in dict(train or {}).items() if v is not None}}
+    train_cfg = _check_train_config(train_cfg)  # bad values fail before any data is read
     ctx = _Context(
         name=name,
         dataset=dataset,
