@@ -230,6 +230,8 @@ def test_two_minority_samples_are_enough():
         ({"k_bins": 2.5}, "k_bins"),
         ({"validation_fraction": 1.0}, "validation_fraction"),
         ({"sigma": -0.1}, "sigma"),
+        ({"sigma": "wide"}, "sigma"),
+        ({"sac_tau": 2.0}, "sac_tau"),
         ({"sac_batch_size": 64, "sac_replay_size": 10}, "sac_replay_size"),
         ({"estimator": "tree"}, "estimator"),
         ({"device": "no-such-device"}, "device"),

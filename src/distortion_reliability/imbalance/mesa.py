@@ -166,6 +166,10 @@ def _minority_probability(model: Any, X: np.ndarray) -> np.ndarray:
     return (np.asarray(model.predict(X)) == 1).astype(float)
 
 
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
 def _reseed(estimator: Any, rng: np.random.Generator) -> Any:
     """Give every ``random_state`` parameter of an estimator (nested ones too) a seed from ``rng``.
 
@@ -505,15 +509,15 @@ class MESAClassifier(ClassifierMixin, BaseEstimator):
                 raise ConfigError(name, value, f"must be an integer >= {low}")
         if self.sac_replay_size < self.sac_batch_size:
             raise ConfigError("sac_replay_size", self.sac_replay_size, f"must be >= sac_batch_size ({self.sac_batch_size})")
-        for name in ("sigma", "sac_hidden_size", "sac_lr", "reward_scale"):
+        for name in ("sigma", "sac_lr", "reward_scale"):
             value = getattr(self, name)
-            if not (np.isscalar(value) and np.isfinite(value) and value > 0):
+            if not (_is_real(value) and np.isfinite(value) and value > 0):
                 raise ConfigError(name, value, "must be a finite number > 0")
         for name in ("sac_gamma", "sac_tau", "sac_alpha"):
             value = getattr(self, name)
-            if not (np.isscalar(value) and 0 <= value <= 1):
+            if not (_is_real(value) and 0 <= value <= 1):
                 raise ConfigError(name, value, "must lie in [0, 1]")
-        if not (np.isscalar(self.validation_fraction) and 0 < self.validation_fraction < 1):
+        if not (_is_real(self.validation_fraction) and 0 < self.validation_fraction < 1):
             raise ConfigError("validation_fraction", self.validation_fraction, "must lie in (0, 1)")
         if self.metric not in METRICS:
             raise UnknownNameError("mesa metric", self.metric, list(METRICS))
