@@ -5,6 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.install-stamp
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: install run test test-fast bench lock clean contact-sheet
 

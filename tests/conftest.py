@@ -8,12 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from threadpoolctl import threadpool_limits
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("DR_SHARED_DATA", REPO.parent / "shared" / "data")).resolve()
 
-# Two cores: one torch thread per process keeps parallel jobs from fighting.
+# Two cores: one torch thread per process keeps parallel jobs from fighting, and single-threaded
+# BLAS is much faster than multi-threaded BLAS on the tiny matrices of 600-level training sets.
 torch.set_num_threads(1)
+threadpool_limits(1)
 
 
 @pytest.fixture
