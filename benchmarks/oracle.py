@@ -1,0 +1,150 @@
+"""Oracle throughput on MNIST + LeNet-5 (../shared/data), N = 6,000. Not a test: it prints ratios.
+
+Compares, in one run on the same levels:
+  naive   a plain per-level pipeline: torchvision v2 transforms per image in a Dataset + DataLoader, fp32
+          (geometry + darkness; rain is left out of the naive pipeline, which only flatters it)
+  oracle  distortion_reliability's f(c): levels x images batched, bf16 autocast
+  limits  pure inference of T on undistorted, preloaded D, fp32 and bf16
+and the grid-labelling cost of 256 random levels at h = 0.9 (early stopping) vs the naive pipeline.
+Headline figures are printed last, one `name=value` per line.
+
+    python benchmarks/oracle.py [--data-dir ../shared/data] [--threads 1] [--levels 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+from torchvision.transforms import v2
+from torchvision.transforms.v2 import functional as F
+
+from distortion_reliability import data, models
+from distortion_reliability.distortions import DistortionSpace
+from distortion_reliability.oracle import Oracle
+from distortion_reliability.pipeline import CONF_DIR
+
+from omegaconf import OmegaConf
+
+
+class NaiveDistorted(Dataset):
+    """One distortion level applied image by image with torchvision v2, as a typical script would."""
+
+    def __init__(self, images, labels, level, names):
+        self.images, self.labels = images, labels
+        lv = dict(zip(names, level.tolist()))
+        h, w = images.shape[-2:]
+        self.affine = dict(angle=lv["rotation"], translate=[lv["translation_x"] * w, lv["translation_y"] * h],
+                           scale=lv["scale"], shear=[0.0, 0.0])
+        self.gain = lv["darkness"]
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        x = F.affine(self.images[i], **self.affine, interpolation=v2.InterpolationMode.BILINEAR)
+        x = (x * self.gain).clamp(0, 1)
+        return x, self.labels[i]
+
+
+def naive_accuracy(model, images, labels, level, names, batch_size=256):
+    loader = DataLoader(NaiveDistorted(images, labels, level, names), batch_size=batch_size, num_workers=0)
+    correct = 0
+    with torch.inference_mode():
+        for x, y in loader:
+            correct += int((model(x).argmax(1) == y).sum())
+    return correct / len(images)
+
+
+def timed(fn, *args, **kw):
+    start = time.perf_counter()
+    out = fn(*args, **kw)
+    return out, time.perf_counter() - start
+
+
+def pure_inference(model, images, batch_size, bf16, repeats=3):
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            for s in range(0, len(images), batch_size):
+                model(images[s : s + batch_size]).argmax(1)
+        best = min(best, time.perf_counter() - start)
+    return len(images) / best
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-dir", default=os.environ.get("DR_DATA_DIR", str(Path(__file__).resolve().parents[2] / "shared" / "data")))
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--n", type=int, default=6000)
+    ap.add_argument("--levels", type=int, default=8, help="levels for the throughput comparison")
+    ap.add_argument("--naive-levels", type=int, default=3, help="levels timed through the naive pipeline")
+    ap.add_argument("--grid-levels", type=int, default=256)
+    ap.add_argument("--batch-size", type=int, default=4096)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    try:
+        vset = data.verification_set("mnist", data_dir=args.data_dir, size=args.n, seed=0)
+        model = models.load_model("lenet5", dataset="mnist", data_dir=args.data_dir, progress=False)
+    except FileNotFoundError as err:
+        print(f"skipped: MNIST / LeNet-5 not found ({err})")
+        return 0
+    net = model.module.eval()
+    space = DistortionSpace.from_config(OmegaConf.to_container(OmegaConf.load(CONF_DIR / "distortion" / "paper.yaml")))
+    rng = np.random.default_rng(0)
+    levels = space.box.sample_uniform(args.levels, rng)
+    levels[:, space.names.index("rain")] = 0.0  # the naive pipeline has no rain: compare like with like
+    images, labels = vset.images, vset.labels
+    n = len(images)
+    print(f"MNIST N={n}, LeNet-5, {args.threads} thread(s), {args.levels} levels, batch {args.batch_size}")
+
+    fp32_limit = pure_inference(net, images, args.batch_size, bf16=False)
+    bf16_limit = pure_inference(net, images, args.batch_size, bf16=True)
+
+    naive_levels = levels[: args.naive_levels]
+    naive_f, naive_s = timed(lambda: [naive_accuracy(net, images, labels, lv, space.names) for lv in naive_levels])
+    naive_rate = len(naive_levels) * n / naive_s
+
+    def oracle(precision, **kw):
+        return Oracle(net, images, labels, space, cache_dir=None, batch_size=args.batch_size,
+                      precision=precision, progress=False, **kw)
+
+    o32 = oracle("fp32")
+    f32 = o32.accuracy(naive_levels)
+    ob = oracle("bf16")
+    ob.accuracy(levels[:1])  # warm-up (allocator, autocast caches)
+    fb, oracle_s = timed(ob.accuracy, levels)
+    oracle_rate = len(levels) * n / oracle_s
+    print(f"accuracy agreement naive vs oracle fp32 on {len(naive_levels)} levels: "
+          f"max |diff| = {np.max(np.abs(np.array(naive_f) - f32)):.4f} (interpolation details differ slightly)")
+
+    grid = space.box.sample_uniform(args.grid_levels, np.random.default_rng(1))
+    ob2 = oracle("bf16")
+    labels_bf16, grid_s = timed(ob2.label, grid, 0.9)
+    naive_grid_s = args.grid_levels * n / naive_rate  # extrapolated from the measured naive rate
+    labels_fp32 = oracle("fp32").label(grid, 0.9)
+    agreement = float(np.mean(labels_bf16 == labels_fp32))
+    print(f"grid: {args.grid_levels} levels labelled in {grid_s:.1f} s, {ob2.images_evaluated / (args.grid_levels * n):.1%} "
+          f"of the images a full evaluation needs; {int(labels_bf16.sum())} positive at h=0.9; "
+          f"naive would take ~{naive_grid_s:.0f} s (measured rate x levels)")
+
+    print(f"naive_img_per_s={naive_rate:.0f}")
+    print(f"oracle_img_per_s={oracle_rate:.0f}")
+    print(f"fp32_limit_img_per_s={fp32_limit:.0f}")
+    print(f"bf16_limit_img_per_s={bf16_limit:.0f}")
+    print(f"speedup_vs_naive={oracle_rate / naive_rate:.2f}")
+    print(f"fraction_of_bf16_limit={oracle_rate / bf16_limit:.3f}")
+    print(f"grid_label_speedup_vs_naive={naive_grid_s / grid_s:.1f}")
+    print(f"bf16_decision_agreement={agreement:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
