@@ -42,8 +42,11 @@ Write one function and register it, then name it in ``conf/distortion/*.yaml``::
         return images.sub_(mean).mul_(levels.view(-1, 1, 1, 1, 1)).add_(mean)
 
 An ``"affine"`` op instead maps ``(levels [L] float64 ndarray, height, width)`` to forward
-matrices ``[L, 2, 3]`` in centred pixel coordinates. Bump ``version`` whenever an op's output
-changes: it is part of :meth:`DistortionSpace.spec`, which keys the oracle's cache.
+matrices ``[L, 2, 3]`` in centred pixel coordinates. A pixel op must treat every level and every
+image on its own (no statistics across the batch), or the chunking contract above breaks; one that
+needs randomness declares ``make_noise`` and reads its fields from ``noise``. Bump ``version``
+whenever an op's output changes: it is part of :meth:`DistortionSpace.spec`, which keys the
+oracle's cache.
 """
 
 from __future__ import annotations
