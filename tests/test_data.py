@@ -274,6 +274,9 @@ def test_generic_image_folder_with_splits_resize_and_errors(tmp_path, rng):
         load_split("image_folder", "train", data_dir=tmp_path)
     with pytest.raises(DataNotFoundError, match="val"):
         load_split("image_folder", "val", data_dir=tmp_path, root="mine")
+    assert data.held_out_split("image_folder", tmp_path, root="mine") == "test"
+    assert data.held_out_split("image_folder", tmp_path, root="mine/train") == "all"
+    assert data.held_out_split("imagenette") == "val" and data.held_out_split("cifar10") == "test"
 
 
 def test_tiny_imagenet_layout_reads_val_annotations(tmp_path, rng):

@@ -167,6 +167,20 @@ def test_any_checkpoint_loads_and_is_fingerprinted_by_its_bytes(tmp_path, digits
     assert not (tmp_path / "c").exists()  # nothing trained
 
 
+def test_small_cnn_on_an_image_folder_is_sized_from_its_images(tmp_path, rng):
+    for split, n in (("train", 6), ("test", 2)):
+        for cls in ("a", "b", "c"):
+            for i in range(n):
+                (tmp_path / "imgs" / split / cls).mkdir(parents=True, exist_ok=True)
+                Image.fromarray(rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)).save(
+                    tmp_path / "imgs" / split / cls / f"{i}.png")
+    model = load_model("small_cnn", dataset="image_folder", data_dir=tmp_path, cache_dir=tmp_path / "cache",
+                       train={"epochs": 1}, dataset_options={"root": "imgs", "image_size": 16}, progress=False)
+    assert model.classes == ["a", "b", "c"]
+    assert model.module(torch.rand(4, 3, 16, 16)).shape == (4, 3)
+    assert model.module.normalize.mean.shape == (1, 3, 1, 1)
+
+
 # ------------------------------------------------------------------------------------------ checkpoint errors
 
 

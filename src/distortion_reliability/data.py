@@ -183,19 +183,27 @@ def _not_found(name: str, looked: Sequence[Path], layout: str, download_hint: bo
 
 
 @contextlib.contextmanager
-def _download_guard(name: str, looked: Sequence[Path], layout: str) -> Iterator[None]:
-    """Run torchvision's download code with a socket timeout; any failure becomes one clear error."""
+def download_timeout(seconds: float = DOWNLOAD_SOCKET_TIMEOUT_S) -> Iterator[None]:
+    """Temporarily give sockets a timeout, so a download without network fails instead of hanging."""
     previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_SOCKET_TIMEOUT_S)
+    socket.setdefaulttimeout(seconds)
     try:
         yield
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+@contextlib.contextmanager
+def _download_guard(name: str, looked: Sequence[Path], layout: str) -> Iterator[None]:
+    """Run torchvision's download code with a socket timeout; any failure becomes one clear error."""
+    try:
+        with download_timeout():
+            yield
     except DataNotFoundError:
         raise
     except Exception as exc:  # URLError, RuntimeError("Error downloading ..."), OSError, ...
         err = _not_found(name, looked, layout, download_hint=False)
         raise DataNotFoundError(f"{err} Download failed: {type(exc).__name__}: {str(exc)[:300]}") from exc
-    finally:
-        socket.setdefaulttimeout(previous)
 
 
 def _check_split(name: str, split: str, valid: Sequence[str]) -> str:
@@ -526,15 +534,17 @@ def _open_image_folder(
     return _folder_source("image_folder", split, folder, mode=mode, resize=image_size, crop=image_size, layout=layout)
 
 
-def _image_folder_held_out(data_dir: Path, options: Mapping[str, Any]) -> str:
-    root = options.get("root")
-    if root is not None:
-        base = Path(root).expanduser()
-        base = base if base.is_absolute() or base.exists() else data_dir / base
-        for split in ("test", "val"):
-            if (base / split).is_dir():
-                return split
-    return "all"
+def held_out_split(name: str, data_dir: str | Path | None = None, **options: Any) -> str:
+    """The split D is drawn from: ``test`` (``val`` for Tiny-ImageNet and ImageNette).
+
+    For ``image_folder`` it is ``test`` if ``<root>/test`` exists, else ``val``, else ``all``.
+    """
+    info = get_dataset_info(name)
+    if name != "image_folder" or options.get("root") is None:
+        return info.held_out_split
+    base = Path(options["root"]).expanduser()
+    base = base if base.is_absolute() or base.exists() else resolve_data_dir(data_dir) / base
+    return next((split for split in ("test", "val") if (base / split).is_dir()), "all")
 
 
 # --------------------------------------------------------------------------------------------- registry
@@ -645,7 +655,7 @@ def verification_set(
     info = get_dataset_info(name)
     resolved_dir = resolve_data_dir(data_dir)
     if split is None:
-        split = _image_folder_held_out(resolved_dir, options) if name == "image_folder" else info.held_out_split
+        split = held_out_split(name, resolved_dir, **options)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ConfigError("seed", seed, "must be an integer")
     size = _check_size("verification_size", size)

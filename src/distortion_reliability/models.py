@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import ImageSet, get_dataset_info, open_split, resolve_data_dir
+from .data import ImageSet, download_timeout, get_dataset_info, held_out_split, open_split, resolve_data_dir
 from .errors import ConfigError, DataNotFoundError, UnknownNameError
 
 # Bump when a change to the small CNN or its training changes the trained weights (it keys the cache).
@@ -315,13 +315,7 @@ class _DataGeometry:
 
 
 def _geometry(dataset: str, data_dir: Path, dataset_options: Mapping[str, Any]) -> _DataGeometry:
-    info = get_dataset_info(dataset)
-    split = info.held_out_split
-    if dataset == "image_folder":
-        from .data import _image_folder_held_out
-
-        split = _image_folder_held_out(data_dir, dataset_options)
-    source = open_split(dataset, split, data_dir, **dataset_options)
+    source = open_split(dataset, held_out_split(dataset, data_dir, **dataset_options), data_dir, **dataset_options)
     first = source.load([0])
     c, h, w = first.shape
     if h != w:
@@ -372,7 +366,8 @@ def _build_resnet50(ctx: "_Context") -> LoadedModel:
         weights = ResNet50_Weights.IMAGENET1K_V1
         hub_dir = Path(torch.hub.get_dir()) / "checkpoints"
         try:
-            state = weights.get_state_dict(progress=ctx.progress, check_hash=True)
+            with download_timeout():
+                state = weights.get_state_dict(progress=ctx.progress, check_hash=True)
         except Exception as exc:
             raise DataNotFoundError(
                 f"model 'resnet50': could not download torchvision's ImageNet weights ({weights.url}) into "
