@@ -1,0 +1,345 @@
+"""Samplers (issue 3): paper eq. 3 and its beta, GP vs random, targets, batch, straddle, errors.
+
+Synthetic objectives with known reliable regions stand in for the oracle; each statistical claim is
+checked against the binomial tail of uniform sampling at the region's exact area, so it cannot
+pass by luck.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from scipy.stats import binom
+
+from distortion_reliability.errors import ConfigError, UnknownNameError
+from distortion_reliability.sampling import (
+    SAMPLERS,
+    ReliabilityUCB,
+    SampleResult,
+    Straddle,
+    build_gp,
+    fit_gp,
+    make_sampler,
+    paper_beta,
+)
+from distortion_reliability.space import Box
+
+torch.set_num_threads(1)
+
+CONF = Path(__file__).resolve().parents[1] / "conf" / "sampler"
+UNIT_SQUARE = Box(["x", "y"], [0.0, 0.0], [1.0, 1.0])
+# Natural units differ from the unit cube on purpose: the GP must see box.to_unit(levels).
+SQUARE = Box(["rotation", "rain"], [0.0, -1.0], [90.0, 1.0])
+CENTER = np.array([0.7, 0.3])  # in the unit cube
+SPREAD = 0.2  # a smooth decay over much of C, like accuracy under growing distortion
+
+
+def bump(levels: np.ndarray, box: Box = SQUARE) -> np.ndarray:
+    """A Gaussian bump of height 1 at CENTER: f >= h on a disc of area pi * SPREAD^2 * (-2 ln h)."""
+    u = box.to_unit(levels)
+    return np.exp(-0.5 * np.sum(((u - CENTER) / SPREAD) ** 2, axis=1))
+
+
+def bump_area(h: float) -> float:
+    """Exact fraction of the unit square where ``bump >= h`` (the disc lies inside it for h >= 0.4)."""
+    assert h >= 0.4
+    return math.pi * SPREAD**2 * (-2.0 * math.log(h))
+
+
+def fast(**params) -> dict:
+    """Small optimiser settings so the test file stays fast; the algorithm is unchanged."""
+    return {"progress": False, "raw_samples": 128, "num_restarts": 2, "optimizer_maxiter": 50, **params}
+
+
+def binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p): the chance uniform sampling does at least as well."""
+    return float(binom.sf(k - 1, n, p))
+
+
+# --- beta and the acquisition functions ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("d", "t", "expected"),
+    [
+        # Computed with 30-digit decimals: 2 * (ln(d * t * pi^2) - ln(0.6)).
+        # 2 * (2.28945977 + 0.51082562)
+        (1, 1, 5.6005708),
+        # 2 * (ln(592.1762641) + 0.51082562) = 2 * (6.38380433 + 0.51082562)
+        (6, 10, 13.7892599),
+        # 2 * (ln(35530.5758) + 0.51082562) = 2 * (10.47814890 + 0.51082562)
+        (6, 600, 21.9779490),
+    ],
+)
+def test_paper_beta_matches_hand_computed_values(d, t, expected):
+    assert paper_beta(d, t) == pytest.approx(expected, abs=1e-6)
+
+
+def test_paper_beta_grows_with_observations_and_uses_delta():
+    assert paper_beta(2, 100) > paper_beta(2, 10)
+    # delta enters as -log(6 delta): halving delta adds 2 ln 2.
+    assert paper_beta(2, 10, delta=0.05) - paper_beta(2, 10, delta=0.1) == pytest.approx(2 * math.log(2))
+
+
+@pytest.mark.parametrize(("field", "args"), [("d", (0, 5)), ("t", (2, 0)), ("delta", (2, 5, 1.5))])
+def test_paper_beta_rejects_bad_input(field, args):
+    with pytest.raises(ConfigError, match=field):
+        paper_beta(*args)
+
+
+def _independent_posterior(model, train_u, train_y, test_u, kernel):
+    """GP posterior mean and sd from equations 1-2 in numpy, using only the fitted hyperparameters."""
+    lengthscale = model.covar_module.lengthscale.detach().numpy().reshape(-1)
+    noise = float(model.likelihood.noise.detach())
+    constant = float(model.mean_module.constant.detach())
+
+    def k(a, b):
+        r = np.sqrt(np.sum(((a[:, None, :] - b[None, :, :]) / lengthscale) ** 2, axis=-1))
+        if kernel == "rbf":
+            return np.exp(-0.5 * r**2)
+        return (1 + math.sqrt(5) * r + 5.0 / 3.0 * r**2) * np.exp(-math.sqrt(5) * r)
+
+    # Outcomes are standardised with the sample mean and (n - 1) standard deviation.
+    y_mean, y_std = train_y.mean(), train_y.std(ddof=1)
+    y = (train_y - y_mean) / y_std
+    K = k(train_u, train_u) + noise * np.eye(len(train_u))
+    k_star = k(train_u, test_u)
+    mean = constant + k_star.T @ np.linalg.solve(K, y - constant)
+    var = 1.0 - np.sum(k_star * np.linalg.solve(K, k_star), axis=0)
+    return y_mean + y_std * mean, y_std * np.sqrt(np.maximum(var, 1e-12))
+
+
+@pytest.mark.parametrize("kernel", ["rbf", "matern52"])
+def test_acquisitions_equal_formula_on_independent_gp_posterior(kernel):
+    rng = np.random.default_rng(3)
+    train_u = rng.random((12, 2))
+    train_y = bump(UNIT_SQUARE.from_unit(train_u), UNIT_SQUARE) * 0.8 + 0.1
+    model = fit_gp(build_gp(train_u, train_y, kernel), maxiter=50)
+    test_u = np.vstack([rng.random((6, 2)), train_u[:2]])  # known points, two of them observed
+    mu, sigma = _independent_posterior(model, train_u, train_y, test_u, kernel)
+    x = torch.as_tensor(test_u, dtype=torch.float64).unsqueeze(-2)  # batch x 1 x d, as botorch passes
+    h, beta = 0.55, paper_beta(2, 12)
+    with torch.no_grad():
+        above = ReliabilityUCB(model, beta=beta, h=h, target="above")(x).numpy()
+        below = ReliabilityUCB(model, beta=beta, h=h, target="below")(x).numpy()
+        straddle = Straddle(model, h=h)(x).numpy()
+    np.testing.assert_allclose(above, beta * sigma + (mu - h), atol=1e-6)
+    np.testing.assert_allclose(below, beta * sigma + (h - mu), atol=1e-6)
+    np.testing.assert_allclose(straddle, 1.96 * sigma - np.abs(mu - h), atol=1e-6)
+    # The paper's beta multiplies sigma itself (botorch's UCB would use sqrt(beta)).
+    assert not np.allclose(above, math.sqrt(beta) * sigma + (mu - h), atol=1e-3)
+
+
+def test_acquisition_rejects_bad_target_and_threshold():
+    model = build_gp(np.random.default_rng(0).random((4, 2)), np.linspace(0, 1, 4))
+    with pytest.raises(ConfigError, match="target"):
+        ReliabilityUCB(model, beta=1.0, h=0.5, target="sideways")
+    with pytest.raises(ConfigError, match="h"):
+        Straddle(model, h=1.2)
+
+
+# --- behaviour of the samplers ---------------------------------------------------------------
+
+
+def test_gp_finds_far_more_positives_than_random_sampling():
+    h, budget = 0.9, 40
+    area = bump_area(h)  # 2.6 % of C
+    gp = make_sampler("gp", **fast(budget=budget, t0=10)).sample(bump, SQUARE, h, seed=0)
+    rnd = make_sampler("random", budget=budget, progress=False).sample(bump, SQUARE, h, seed=0)
+    assert gp.n_positive > rnd.n_positive
+    # Uniform sampling reaching the GP's count has probability below 1e-6 at this region area.
+    assert binomial_tail(gp.n_positive, budget, area) < 1e-6, (gp.n_positive, area)
+    assert gp.target == "above"
+    # The t0 initial levels are not acquired; every later one is.
+    assert np.isnan(gp.acquisition_values[:10]).all() and np.isfinite(gp.acquisition_values[10:]).all()
+    assert len(gp.step_seconds) == budget - 10
+
+
+def test_target_below_flips_the_objective_toward_low_f():
+    h, budget = 0.1, 40
+    area = bump_area(1 - h)  # f < h on the disc where the bump exceeds 1 - h: 2.6 % of C
+
+    def dip(levels):
+        return 1.0 - bump(levels)
+
+    below = make_sampler("gp", **fast(budget=budget, t0=10, target="below")).sample(dip, SQUARE, h, seed=1)
+    above = make_sampler("gp", **fast(budget=budget, t0=10, target="above")).sample(dip, SQUARE, h, seed=1)
+    n_low_below = int(np.sum(below.values < h))
+    assert n_low_below > int(np.sum(above.values < h))
+    assert binomial_tail(n_low_below, budget, area) < 1e-6, (n_low_below, area)
+    # Labels stay "f >= h" whatever side is sought.
+    np.testing.assert_array_equal(below.labels, below.values >= h)
+    # auto sees mostly f >= h among the initial levels and seeks the minority below h.
+    auto = make_sampler("gp", **fast(budget=12, t0=10, target="auto")).sample(dip, SQUARE, h, seed=1)
+    assert auto.target == "below"
+
+
+def test_straddle_concentrates_near_the_boundary():
+    h, budget, band = 0.5, 30, 0.1
+    straddle = make_sampler("straddle", **fast(budget=budget, t0=10)).sample(bump, SQUARE, h, seed=2)
+    assert straddle.target == "boundary"
+    near = np.abs(straddle.values[10:] - h) < band
+    # Area of the annulus h - band < bump < h + band, exactly, from the bump's radial profile.
+    p_band = bump_area(h - band) - bump_area(h + band)
+    assert binomial_tail(int(near.sum()), budget - 10, p_band) < 1e-6, (near.sum(), p_band)
+
+
+class CallRecorder:
+    """Wraps an objective and keeps the batch of levels of every call."""
+
+    def __init__(self, objective):
+        self.objective = objective
+        self.calls: list[np.ndarray] = []
+
+    def __call__(self, levels):
+        self.calls.append(np.array(levels))
+        return self.objective(levels)
+
+
+def test_batch_sampler_sends_q_distinct_levels_per_oracle_call():
+    t0, q, steps = 8, 4, 3
+    recorder = CallRecorder(bump)
+    sampler = make_sampler("gp_batch", **fast(budget=t0 + q * steps, t0=t0, q=q))
+    result = sampler.sample(recorder, SQUARE, 0.5, seed=0)
+    assert [len(c) for c in recorder.calls] == [t0] + [q] * steps
+    np.testing.assert_array_equal(np.vstack(recorder.calls), result.levels)
+    unit = SQUARE.to_unit(result.levels)
+    gaps = np.max(np.abs(unit[:, None, :] - unit[None, :, :]), axis=-1) + np.eye(len(unit))
+    assert gaps.min() > 1e-6  # all levels distinct, within a batch and across batches
+    assert len(result.step_seconds) == steps
+
+
+def test_gp_sampler_calls_objective_once_per_level_after_the_initial_batch():
+    recorder = CallRecorder(bump)
+    make_sampler("gp", **fast(budget=9, t0=6)).sample(recorder, SQUARE, 0.5, seed=0)
+    assert [len(c) for c in recorder.calls] == [6, 1, 1, 1]
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [("random", {}), ("gp", fast(t0=6)), ("gp_batch", fast(t0=6, q=3)), ("straddle", fast(t0=6))],
+)
+def test_same_seed_same_levels_other_seed_other_levels(name, params):
+    params = {"budget": 12, "progress": False, **params}
+    torch.manual_seed(123)  # the caller's torch state must neither matter nor be changed
+    first = make_sampler(name, **params).sample(bump, SQUARE, 0.5, seed=7)
+    after = torch.rand(1)
+    torch.manual_seed(999)
+    again = make_sampler(name, **params).sample(bump, SQUARE, 0.5, seed=7)
+    other = make_sampler(name, **params).sample(bump, SQUARE, 0.5, seed=8)
+    np.testing.assert_array_equal(first.levels, again.levels)
+    np.testing.assert_array_equal(first.values, again.values)
+    assert not np.allclose(first.levels, other.levels)
+    assert first.levels.shape == (12, 2)
+    assert np.all(first.levels >= SQUARE.lower) and np.all(first.levels <= SQUARE.upper)
+    torch.manual_seed(123)
+    assert torch.equal(torch.rand(1), after)
+
+
+# --- the result record -------------------------------------------------------------------------
+
+
+def test_sample_result_labels_positives_and_oracle_time():
+    import time
+
+    def slow_bump(levels):
+        time.sleep(0.02)
+        return bump(levels)
+
+    result = make_sampler("random", budget=30, batch_size=10, progress=False).sample(slow_bump, SQUARE, 0.3, seed=0)
+    assert isinstance(result, SampleResult)
+    np.testing.assert_array_equal(result.labels, result.values >= 0.3)
+    np.testing.assert_allclose(result.values, bump(result.levels))
+    assert result.n_positive == int(np.sum(result.values >= 0.3))
+    cumulative = np.cumsum(result.labels)
+    assert [result.positives_at(b) for b in (0, 10, 30)] == [0, cumulative[9], cumulative[29]]
+    assert result.oracle_seconds >= 3 * 0.02  # three calls of a sleeping objective
+    assert result.sampler_seconds >= 0
+    with pytest.raises(ConfigError, match="budget"):
+        result.positives_at(31)
+
+
+def test_progress_bar_shows_positives_and_best_acquisition(capsys):
+    make_sampler("gp", **{**fast(budget=12, t0=10), "progress": True}).sample(bump, SQUARE, 0.5, seed=0)
+    err = capsys.readouterr().err
+    assert "positives=" in err and "best_acq=" in err
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "field"),
+    [
+        ("random", {"budget": 0}, "budget"),
+        ("random", {"budget": -5}, "budget"),
+        ("gp", {"budget": 5, "t0": 10}, "budget"),
+        ("gp", {"t0": 0}, "t0"),
+        ("gp", {"kernel": "linear"}, "kernel"),
+        ("gp", {"target": "up"}, "target"),
+        ("gp", {"delta": 0.0}, "delta"),
+        ("gp", {"refit_every": 0}, "refit_every"),
+        ("gp", {"raw_samples": 4, "num_restarts": 8}, "num_restarts"),
+        ("gp_batch", {"q": 0}, "q"),
+        ("gp_batch", {"q": 2.5}, "q"),
+        ("straddle", {"kappa": -1.0}, "kappa"),
+        ("straddle", {"target": "above"}, "target"),
+        ("gp", {"budgett": 100}, "budgett"),
+    ],
+)
+def test_bad_sampler_parameters_raise_config_error_naming_the_field(name, params, field):
+    with pytest.raises(ConfigError, match=field):
+        make_sampler(name, **params)
+
+
+def test_unknown_sampler_name_lists_valid_names():
+    with pytest.raises(UnknownNameError) as err:
+        make_sampler("thompson")
+    assert "gp_batch" in str(err.value) and "straddle" in str(err.value)
+
+
+@pytest.mark.parametrize("h", [-0.1, 1.5, float("nan")])
+def test_threshold_outside_unit_interval_is_rejected(h):
+    with pytest.raises(ConfigError, match="h"):
+        make_sampler("random", budget=5, progress=False).sample(bump, SQUARE, h, seed=0)
+
+
+@pytest.mark.parametrize(
+    ("bad_value", "expected"), [(float("nan"), "finite"), (float("inf"), "finite"), (1.7, r"\[0, 1\]")]
+)
+@pytest.mark.parametrize("name", ["random", "gp"])
+def test_bad_objective_values_raise_naming_the_level(name, bad_value, expected):
+    def broken(levels):
+        values = bump(levels)
+        values[-1] = bad_value
+        return values
+
+    with pytest.raises(ConfigError, match=expected) as err:
+        make_sampler(name, **fast(budget=8, t0=4) if name == "gp" else {"budget": 8, "progress": False}).sample(
+            broken, SQUARE, 0.5, seed=0
+        )
+    assert "objective value at level" in str(err.value)
+
+
+def test_objective_returning_wrong_shape_is_rejected():
+    with pytest.raises(ConfigError, match="shape"):
+        make_sampler("random", budget=6, progress=False).sample(lambda x: np.zeros(3), SQUARE, 0.5, seed=0)
+
+
+# --- configs -----------------------------------------------------------------------------------
+
+
+def test_every_sampler_config_builds_its_sampler():
+    files = sorted(CONF.glob("*.yaml"))
+    assert {f.stem for f in files} == set(SAMPLERS)
+    for path in files:
+        cfg = yaml.safe_load(path.read_text())
+        name = cfg.pop("name")
+        assert name == path.stem
+        sampler = make_sampler(name, **cfg)
+        assert sampler.budget == 600 and sampler.name == name
