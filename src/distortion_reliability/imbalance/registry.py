@@ -153,7 +153,7 @@ class ImbalanceMethod:
 
     def resample(self, X_unit: Any, y: Any, f: Any = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """The rebalanced set R* = (X*, y*); only for resamplers (see :attr:`is_resampler`)."""
-        raise ConfigError("imbalance", self.name, f"is a {self.kind} method and yields no rebalanced set")
+        raise ConfigError("imbalance", self.name, f"must be a resampler to resample (it is a {self.kind} method)")
 
     def _prepare(self, X: np.ndarray, y: np.ndarray, f: np.ndarray | None, seed: int) -> Any:
         return X, y

@@ -147,8 +147,10 @@ class SMOTEGP(BaseOverSampler):
     Notes
     -----
     f values reach the sampler as a keyword: ``fit_resample(X, y, f=f)`` with ``f`` of shape
-    (n_samples,). In an :class:`imblearn.pipeline.Pipeline` route it as ``pipe.fit(X, y,
-    smotegp__f=f)``. Without ``f`` the sampler still works: the GP's length scales are fitted on
+    (n_samples,). In an :class:`imblearn.pipeline.Pipeline` route it with scikit-learn's metadata
+    routing: ``sklearn.set_config(enable_metadata_routing=True)``, then
+    ``SMOTEGP().set_fit_resample_request(f=True)`` and ``pipe.fit(X, y, f=f)`` (without routing,
+    imblearn's pipeline passes no parameters to ``fit_resample``). Without ``f`` the sampler still works: the GP's length scales are fitted on
     the samples (all of the class, others subsampled to 200 in all) with the one-vs-rest label of
     the class as target (labels show at which scale the class changes), then the posterior is
     conditioned on the real samples of that class only, as in the paper. Posterior variance does not depend on the targets once the length scales are
@@ -185,6 +187,14 @@ class SMOTEGP(BaseOverSampler):
         self.noise = noise
         self.fill = fill
         self.max_tries = max_tries
+
+    def fit_resample(self, X: Any, y: Any, f: Any = None) -> tuple[Any, Any]:
+        """Resample ``(X, y)``; ``f`` (n_samples,) are the f values the GP is fitted on.
+
+        Declaring ``f`` here (not only in ``**params``) lets scikit-learn's metadata routing
+        offer ``set_fit_resample_request(f=True)`` for pipelines.
+        """
+        return super().fit_resample(X, y, f=f)
 
     # imblearn validates X, y and sets sampling_strategy_ before calling this.
     def _fit_resample(self, X: np.ndarray, y: np.ndarray, f: Any = None) -> tuple[np.ndarray, np.ndarray]:

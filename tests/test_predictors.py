@@ -1,0 +1,119 @@
+"""Distortion-classifiers: construction from config, seeding, the GP reference, and scoring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.metrics import balanced_accuracy_score, f1_score
+from sklearn.neural_network import MLPClassifier
+from sklearn.svm import SVC
+
+from distortion_reliability.errors import ConfigError, UnknownNameError
+from distortion_reliability.predictors import GPThresholdClassifier, make_predictors
+from distortion_reliability.scoring import METRICS, score_predictors
+
+torch.set_num_threads(1)
+
+PAPER = yaml.safe_load((Path(__file__).resolve().parents[1] / "conf" / "predictors" / "paper.yaml").read_text())
+
+
+class _Fixed(ClassifierMixin, BaseEstimator):
+    """Returns preset labels: lets the scoring be checked against hand-computed numbers."""
+
+    def __init__(self, labels=None):
+        self.labels = labels
+
+    def predict(self, X):
+        return np.asarray(self.labels)
+
+
+def test_paper_config_gives_the_five_seeded_predictors():
+    predictors = make_predictors(PAPER, seed=7)
+    assert list(predictors) == ["dt", "rf", "lr", "svm", "nn"]
+    assert all(p.get_params()["random_state"] == 7 for p in predictors.values())
+    assert isinstance(predictors["rf"], RandomForestClassifier) and isinstance(predictors["svm"], SVC)
+    assert isinstance(predictors["nn"], MLPClassifier) and predictors["nn"].hidden_layer_sizes == (100,)
+    assert list(make_predictors(None, seed=0)) == ["dt", "rf", "lr", "svm", "nn"]
+
+
+def test_same_seed_same_predictions():
+    rng = np.random.default_rng(0)
+    X = rng.random((80, 3))
+    y = (X.sum(1) > 1.8).astype(int)
+    a = make_predictors(PAPER, seed=1)
+    b = make_predictors(PAPER, seed=1)
+    for key in ("rf", "nn"):
+        np.testing.assert_array_equal(a[key].fit(X, y).predict_proba(X), b[key].fit(X, y).predict_proba(X))
+
+
+def test_make_predictors_errors():
+    with pytest.raises(UnknownNameError, match="predictor 'knn'"):
+        make_predictors({"knn": {}}, seed=0)
+    with pytest.raises(ConfigError, match="predictors.rf"):
+        make_predictors({"rf": {"n_trees": 3}}, seed=0)
+    with pytest.raises(ConfigError, match="predictors.rf"):
+        make_predictors({"rf": {"n_estimators": -3}}, seed=0)
+    with pytest.raises(ConfigError, match="^h "):
+        make_predictors({"gp_classifier": {}}, seed=0)
+    with pytest.raises(ConfigError, match="h must lie"):
+        make_predictors({"gp_classifier": {}}, seed=0, h=1.5)
+
+
+def test_scores_match_hand_computation_and_sklearn():
+    y_true = np.array([1, 1, 0, 0, 1, 0, 0, 0])
+    a = np.array([1, 0, 0, 1, 1, 0, 0, 0])  # tp 2, fp 1, fn 1
+    b = np.array([1, 1, 1, 1, 1, 1, 1, 1])  # tp 3, fp 5
+    X = np.zeros((8, 2))
+    table = score_predictors({"a": _Fixed(a), "b": _Fixed(b)}, X, y_true)
+    assert list(table.columns) == ["predictor", *METRICS]
+    assert list(table.predictor) == ["a", "b", "mean"]
+    row_a = table.iloc[0]
+    assert row_a.precision == pytest.approx(2 / 3) and row_a.recall == pytest.approx(2 / 3)
+    assert row_a.f1 == pytest.approx(2 / 3) and row_a.n_pred_positive == 3
+    assert table.iloc[1].f1 == pytest.approx(2 * 3 / (2 * 3 + 5))
+    for row, pred in zip(table.itertuples(), (a, b)):
+        assert row.f1 == pytest.approx(f1_score(y_true, pred))
+        assert row.balanced_accuracy == pytest.approx(balanced_accuracy_score(y_true, pred))
+    for metric in METRICS:
+        assert table.iloc[2][metric] == pytest.approx(table.iloc[:2][metric].mean())
+
+
+def test_no_predicted_positive_scores_zero_not_nan():
+    table = score_predictors({"z": _Fixed(np.zeros(4, int))}, np.zeros((4, 1)), np.array([0, 1, 0, 1]))
+    assert table.iloc[0].f1 == 0.0 and table.iloc[0].precision == 0.0
+
+
+def test_score_input_errors():
+    with pytest.raises(ConfigError, match="y_grid"):
+        score_predictors({"a": _Fixed([0, 1])}, np.zeros((2, 1)), np.array([0, 2]))
+    with pytest.raises(ConfigError, match="X_grid_unit"):
+        score_predictors({"a": _Fixed([0, 1])}, np.zeros((3, 1)), np.array([0, 1]))
+
+
+def test_gp_classifier_thresholds_the_f_surface():
+    rng = np.random.default_rng(0)
+    X = rng.random((60, 2))
+
+    def f_of(Z):
+        return 1.0 - ((Z - 0.3) ** 2).sum(1)
+
+    clf = GPThresholdClassifier(h=0.9, random_state=0).fit(X, (f_of(X) >= 0.9).astype(int), f=f_of(X))
+    test = rng.random((400, 2))
+    truth = (f_of(test) >= 0.9).astype(int)
+    margin = np.abs(f_of(test) - 0.9) > 0.03  # away from the boundary the GP must be right
+    np.testing.assert_array_equal(clf.predict(test)[margin], truth[margin])
+    proba = clf.predict_proba(test)
+    np.testing.assert_allclose(proba.sum(1), 1.0)
+    # P(reliable) falls as levels move away from the optimum along a ray
+    ray = 0.3 + np.linspace(0, 0.5, 20)[:, None] * np.ones((1, 2))
+    assert np.all(np.diff(clf.predict_proba(ray)[:, 1]) <= 1e-9)
+    # without f it regresses the labels and thresholds at 0.5
+    label_clf = GPThresholdClassifier(h=0.9, random_state=0).fit(X, (f_of(X) >= 0.9).astype(int))
+    assert label_clf.threshold_ == 0.5
+    assert np.mean(label_clf.predict(test)[margin] == truth[margin]) > 0.9
