@@ -186,10 +186,11 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None) -> dict[str, Any]
         summary["skipped"] = str(err)
         scores = None
     if scores is not None:
-        print(scores.to_string(float_format=lambda v: f"{v:.4f}"))
-        summary.update({f"f1_{name}": float(v) for name, v in scores["f1"].items()})
+        print(scores.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        summary.update({f"f1_{name}": float(v) for name, v in zip(scores["predictor"], scores["f1"])})
         if output_dir is not None:
             Path(output_dir).mkdir(parents=True, exist_ok=True)
-            scores.to_csv(Path(output_dir) / "scores.csv")
+            scores.to_csv(Path(output_dir) / "scores.csv", index=False)
+    summary["oracle_images_evaluated"] = bundle.oracle.images_evaluated  # 0 when everything came from cache
     summary["wall_seconds"] = time.perf_counter() - t0
     return summary

@@ -1,0 +1,65 @@
+"""End to end on the embedded default (digits + small CNN), shrunk to run in seconds."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from distortion_reliability.pipeline import compose_config, run
+
+REPO_ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+TINY = ["dataset.verification_size=200", "grid.points_per_dim=3", "sampler.budget=40", "imbalance=smote",
+        "h=0.3", "progress=false", "sampler.progress=false", "oracle.precision=fp32"]
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
+def test_run_end_to_end_then_fully_cached(cache_dir, tmp_path):
+    cfg = compose_config(TINY + [f"cache_dir={cache_dir}"])
+    first = run(cfg, output_dir=tmp_path)
+    assert first["grid_positive"] + first["grid_negative"] == 3**6
+    assert 0 < first["grid_positive"] < 3**6  # the grid holds the identity level, so some levels are reliable
+    assert 0.0 <= first["f1_mean"] <= 1.0
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    np.testing.assert_allclose(scores.loc[scores.predictor != "mean", "f1"].mean(), first["f1_mean"])
+    assert first["oracle_images_evaluated"] > 0
+
+    again = run(cfg)  # grid, training set and model all come from the cache
+    assert again["oracle_images_evaluated"] == 0
+    assert {k: again[k] for k in ("grid_positive", "n_positive_sampled", "f1_mean")} == \
+           {k: first[k] for k in ("grid_positive", "n_positive_sampled", "f1_mean")}
+
+
+def test_different_seed_resamples_but_reuses_the_grid(cache_dir):
+    cfg = compose_config(TINY + [f"cache_dir={cache_dir}", "seed=1"])
+    out = run(cfg)
+    # Only the 40 new training levels can need the oracle; the 729 grid levels are cached.
+    assert out["oracle_images_evaluated"] <= 40 * 200
+
+
+def test_hydra_entry_point(cache_dir, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "run.py", *TINY, f"cache_dir={cache_dir}", f"hydra.run.dir={tmp_path}/out"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "[grid] 729 levels" in proc.stdout
+    assert (tmp_path / "out" / "scores.csv").is_file()
+    assert (tmp_path / "out" / ".hydra" / "config.yaml").is_file()
+
+
+def test_bad_override_fails_with_named_field(cache_dir, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "run.py", *TINY, f"cache_dir={cache_dir}", "grid.points_per_dim=1",
+         f"hydra.run.dir={tmp_path}/out"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode != 0
+    assert "points_per_dim must be an integer >= 2, got 1" in proc.stderr
