@@ -135,6 +135,15 @@ def test_acquisitions_equal_formula_on_independent_gp_posterior(kernel):
     assert not np.allclose(above, math.sqrt(beta) * sigma + (mu - h), atol=1e-3)
 
 
+@pytest.mark.parametrize(("beta_form", "weight"), [("paper", lambda b: b), ("sqrt", math.sqrt)])
+def test_gp_sampler_weights_sigma_by_beta_or_its_square_root(beta_form, weight):
+    model = build_gp(np.random.default_rng(0).random((5, 2)), np.linspace(0, 1, 5))
+    sampler = make_sampler("gp", beta_form=beta_form, progress=False)
+    acquisition = sampler._acquisition(model, n_observations=37, d=2, h=0.5, target="above")
+    assert isinstance(acquisition, ReliabilityUCB)
+    assert float(acquisition.beta) == pytest.approx(weight(paper_beta(2, 37)))
+
+
 def test_acquisition_rejects_bad_target_and_threshold():
     model = build_gp(np.random.default_rng(0).random((4, 2)), np.linspace(0, 1, 4))
     with pytest.raises(ConfigError, match="target"):
@@ -283,6 +292,7 @@ def test_progress_bar_shows_positives_and_best_acquisition(capsys):
         ("gp", {"kernel": "linear"}, "kernel"),
         ("gp", {"target": "up"}, "target"),
         ("gp", {"delta": 0.0}, "delta"),
+        ("gp", {"beta_form": "cube"}, "beta_form"),
         ("gp", {"refit_every": 0}, "refit_every"),
         ("gp", {"raw_samples": 4, "num_restarts": 8}, "num_restarts"),
         ("gp_batch", {"q": 0}, "q"),

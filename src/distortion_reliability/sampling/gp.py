@@ -34,6 +34,8 @@ from .acquisition import TARGETS, ReliabilityUCB, paper_beta
 from .base import Sampler, TimedObjective, check_positive_int, update_bar
 
 KERNELS = ("rbf", "matern52")
+#: How beta weights sigma: the paper's ``beta * sigma`` or Srinivas et al.'s GP-UCB ``sqrt(beta) * sigma``.
+BETA_FORMS = ("paper", "sqrt")
 #: Two levels closer than this in the unit cube count as the same level.
 DUPLICATE_TOLERANCE = 1e-6
 # float64 throughout: Cholesky factors of 600 x 600 kernel matrices on near-duplicate levels need it.
@@ -138,6 +140,10 @@ class GPSampler(Sampler):
         switch); ``auto`` picks ``above`` unless most initial levels already have f >= h.
     delta : float, default 0.1
         Confidence parameter of beta (paper: 0.1).
+    beta_form : {"paper", "sqrt"}, default "paper"
+        ``paper`` weights sigma by beta, exactly as equation 3; ``sqrt`` by sqrt(beta), as in GP-UCB
+        (Srinivas et al., the paper's reference 28) and BoTorch's UCB: far less exploration
+        (beyond the paper; see benchmarks/sampling.py for when it matters).
     refit_every : int, default 5
         Refit hyperparameters after this many new observations (1 = every iteration, as in the paper).
     fit_maxiter : int, default 75
@@ -162,6 +168,7 @@ class GPSampler(Sampler):
         kernel: str = "rbf",
         target: str = "above",
         delta: float = 0.1,
+        beta_form: str = "paper",
         refit_every: int = 5,
         fit_maxiter: int = 75,
         raw_samples: int = 256,
@@ -181,6 +188,9 @@ class GPSampler(Sampler):
         self.target = target
         paper_beta(1, 1, delta)  # validates delta
         self.delta = float(delta)
+        if beta_form not in BETA_FORMS:
+            raise ConfigError("beta_form", beta_form, f"must be one of {', '.join(BETA_FORMS)}")
+        self.beta_form = beta_form
         self.refit_every = check_positive_int("refit_every", refit_every)
         self.fit_maxiter = check_positive_int("fit_maxiter", fit_maxiter)
         self.raw_samples = check_positive_int("raw_samples", raw_samples)
@@ -200,7 +210,9 @@ class GPSampler(Sampler):
         return "below" if np.mean(initial_values >= h) > 0.5 else "above"
 
     def _acquisition(self, model: SingleTaskGP, n_observations: int, d: int, h: float, target: str):
-        return ReliabilityUCB(model, beta=paper_beta(d, n_observations, self.delta), h=h, target=target)
+        beta = paper_beta(d, n_observations, self.delta)
+        weight = beta if self.beta_form == "paper" else beta**0.5
+        return ReliabilityUCB(model, beta=weight, h=h, target=target)
 
     def _propose(
         self,

@@ -24,21 +24,21 @@ class StraddleSampler(GPSampler):
     kappa : float, default 1.96
         Weight of sigma in ``kappa * sigma - |mu - h|``.
     **gp_params
-        :class:`~distortion_reliability.sampling.gp.GPSampler`'s parameters except ``target`` and
-        ``delta``, which the straddle rule does not use.
+        :class:`~distortion_reliability.sampling.gp.GPSampler`'s parameters except ``target``,
+        ``delta`` and ``beta_form``, which the straddle rule does not use.
     """
 
     name = "straddle"
 
     def __init__(self, kappa: float = 1.96, **gp_params):
-        for unused in ("target", "delta"):
+        for unused in ("target", "delta", "beta_form"):
             if unused in gp_params:
                 raise ConfigError(unused, gp_params[unused], "is not a straddle parameter (remove it)")
         super().__init__(**gp_params)
         if not math.isfinite(float(kappa)) or kappa < 0:
             raise ConfigError("kappa", kappa, "must be a finite number >= 0")
         self.kappa = float(kappa)
-        del self.target, self.delta  # not used: keep repr and configs honest
+        del self.target, self.delta, self.beta_form  # not used: keep repr and configs honest
 
     def _resolve_target(self, initial_values: np.ndarray, h: float) -> str:
         return "boundary"
