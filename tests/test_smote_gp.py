@@ -126,6 +126,8 @@ def test_fill_mode_tops_up_and_never_overshoots():
     assert single.n_accepted_ < filled.n_accepted_ <= requested
     assert np.bincount(y_res)[1] <= (y == 0).sum()
     assert filled.n_generated_ <= 5 * requested
+    assert filled.accepted_.sum() == filled.n_accepted_ and filled.accepted_.size == filled.n_generated_
+    assert np.all(filled.variances_[filled.accepted_] <= 0.0005)
     # the first round is the single pass
     np.testing.assert_array_equal(filled.variances_[: single.n_generated_], single.variances_)
 

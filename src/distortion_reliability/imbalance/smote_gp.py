@@ -138,7 +138,7 @@ class SMOTEGP(BaseOverSampler):
     variances_ : ndarray of shape (n_generated_,)
         Posterior variance u of every SMOTE proposal, in proposal order.
     accepted_ : ndarray of bool of shape (n_generated_,)
-        Which proposals were kept.
+        Which proposals were kept (u <= v, and in fill mode not beyond the requested count).
     n_generated_, n_accepted_ : int
         Totals over classes and rounds.
     used_f_ : bool
@@ -236,16 +236,18 @@ class SMOTEGP(BaseOverSampler):
                 _, std = self.gps_[c].predict(_dense(X_new[rows]), return_std=True)
                 u[rows] = std**2
             keep = u <= self.v
-            variances.append(u)
-            accepted.append(keep)
+            kept = np.zeros(len(y_new), dtype=bool)
             for c in list(remaining):
                 # In fill mode never overshoot the requested count.
                 rows = np.flatnonzero(keep & (y_new == c))[: remaining[c]]
+                kept[rows] = True
                 kept_X.append(X_new[rows])
                 kept_y.append(y_new[rows])
                 remaining[c] -= len(rows)
                 if remaining[c] == 0:
                     del remaining[c]
+            variances.append(u)
+            accepted.append(kept)
             if not remaining:
                 break
 
