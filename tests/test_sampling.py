@@ -250,6 +250,22 @@ def test_same_seed_same_levels_other_seed_other_levels(name, params):
     assert torch.equal(torch.rand(1), after)
 
 
+@pytest.mark.parametrize("name", ["random", "gp", "gp_batch", "straddle"])
+def test_degenerate_dimension_stays_at_its_fixed_value(name):
+    # rain fixed at 0.3 (lower == upper): it maps to 0 in the unit cube and must never be searched.
+    box = Box(["rotation", "rain", "scale"], [0.0, 0.3, 0.7], [90.0, 0.3, 1.3])
+
+    def f(levels):
+        return bump(levels[:, [0, 2]], Box(["rotation", "scale"], [0.0, 0.7], [90.0, 1.3]))
+
+    params = {"random": {"budget": 10, "progress": False}, "gp_batch": fast(budget=10, t0=6, q=2)}.get(
+        name, fast(budget=10, t0=6)
+    )
+    result = make_sampler(name, **params).sample(f, box, 0.5, seed=0)
+    np.testing.assert_array_equal(result.levels[:, 1], 0.3)
+    assert len(np.unique(result.levels[:, [0, 2]], axis=0)) == 10
+
+
 # --- the result record -------------------------------------------------------------------------
 
 

@@ -115,6 +115,20 @@ class TimedObjective:
         return np.clip(values, 0.0, 1.0)
 
 
+def unit_upper_bounds(box: Box) -> np.ndarray:
+    """Upper bounds of the box in the unit cube: 1, or 0 on a degenerate dimension (lower == upper)."""
+    return (box.upper > box.lower).astype(float)
+
+
+def uniform_levels(box: Box, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` uniform levels in natural units, exactly on the fixed value of degenerate dimensions.
+
+    Same draws as ``box.sample_uniform``, whose ``from_unit`` would move a degenerate dimension
+    (width stored as 1) off its fixed value.
+    """
+    return box.from_unit(rng.random((int(n), box.d)) * unit_upper_bounds(box))
+
+
 def check_positive_int(field_name: str, value: object, minimum: int = 1) -> int:
     """``value`` as an int >= ``minimum``, or a ConfigError naming the field."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)) or int(value) != value:

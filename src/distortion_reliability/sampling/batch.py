@@ -49,6 +49,7 @@ class GPBatchSampler(GPSampler):
         h: float,
         target: str,
         rng: np.random.Generator,
+        unit_upper: np.ndarray,
     ) -> tuple[np.ndarray, list[float]]:
         d = unit_levels.shape[1]
         n_real = len(unit_levels)
@@ -58,9 +59,9 @@ class GPBatchSampler(GPSampler):
         acquisition_values: list[float] = []
         for _ in range(n_new):
             acquisition = self._acquisition(believer, n_real, d, h, target)
-            point, value = self._maximize(acquisition, d, rng)
+            point, value = self._maximize(acquisition, unit_upper, rng)
             # Duplicates of real levels *and* of this batch's picks: the q levels must be distinct.
-            point, value = self._replace_duplicate(point, value, believed_levels, rng)
+            point, value = self._replace_duplicate(point, value, believed_levels, rng, unit_upper)
             batch.append(point)
             acquisition_values.append(value)
             if len(batch) == n_new:

@@ -31,7 +31,14 @@ from tqdm import tqdm
 from ..errors import ConfigError
 from ..space import Box
 from .acquisition import TARGETS, ReliabilityUCB, paper_beta
-from .base import Sampler, TimedObjective, check_positive_int, update_bar
+from .base import (
+    Sampler,
+    TimedObjective,
+    check_positive_int,
+    uniform_levels,
+    unit_upper_bounds,
+    update_bar,
+)
 
 KERNELS = ("rbf", "matern52")
 #: How beta weights sigma: the paper's ``beta * sigma`` or Srinivas et al.'s GP-UCB ``sqrt(beta) * sigma``.
@@ -89,14 +96,19 @@ def fit_gp(model: SingleTaskGP, maxiter: int = 75) -> SingleTaskGP:
 
 def maximize_acquisition(
     acquisition: AnalyticAcquisitionFunction,
-    d: int,
+    unit_upper: np.ndarray,
     raw_samples: int,
     num_restarts: int,
     maxiter: int,
     seed: int,
 ) -> tuple[np.ndarray, float]:
-    """Multi-start L-BFGS-B over [0, 1]^d; returns the best point (unit cube) and its value."""
-    bounds = torch.stack([torch.zeros(d, dtype=DTYPE), torch.ones(d, dtype=DTYPE)])
+    """Multi-start L-BFGS-B over prod_i [0, unit_upper_i]; returns the best point and its value.
+
+    ``unit_upper`` is 1 per dimension, except 0 where the box is degenerate (lower == upper): such a
+    dimension sits at 0 in the unit cube and must not be searched.
+    """
+    d = len(unit_upper)
+    bounds = torch.stack([torch.zeros(d, dtype=DTYPE), torch.as_tensor(unit_upper, dtype=DTYPE)])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OptimizationWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -223,32 +235,35 @@ class GPSampler(Sampler):
         h: float,
         target: str,
         rng: np.random.Generator,
+        unit_upper: np.ndarray,
     ) -> tuple[np.ndarray, list[float]]:
         """``n_new`` new unit-cube levels and their acquisition values (here ``n_new`` is 1)."""
         d = unit_levels.shape[1]
         acquisition = self._acquisition(model, len(unit_levels), d, h, target)
-        point, value = self._maximize(acquisition, d, rng)
-        point, value = self._replace_duplicate(point, value, unit_levels, rng)
+        point, value = self._maximize(acquisition, unit_upper, rng)
+        point, value = self._replace_duplicate(point, value, unit_levels, rng, unit_upper)
         return point.reshape(1, d), [value]
 
     # --- shared machinery ----------------------------------------------------------------------
-    def _maximize(self, acquisition, d: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    def _maximize(
+        self, acquisition, unit_upper: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, float]:
         seed = int(rng.integers(2**31 - 1))
         return maximize_acquisition(
-            acquisition, d, self.raw_samples, self.num_restarts, self.optimizer_maxiter, seed
+            acquisition, unit_upper, self.raw_samples, self.num_restarts, self.optimizer_maxiter, seed
         )
 
     @staticmethod
     def _replace_duplicate(
-        point: np.ndarray, value: float, existing: np.ndarray, rng: np.random.Generator
+        point: np.ndarray, value: float, existing: np.ndarray, rng: np.random.Generator, unit_upper: np.ndarray
     ) -> tuple[np.ndarray, float]:
         if is_duplicate(point, existing):
-            return rng.random(point.shape[0]), float("nan")
+            return rng.random(point.shape[0]) * unit_upper, float("nan")
         return point, value
 
     def _run(self, objective: TimedObjective, box: Box, h: float, seed: int, bar: tqdm):
         rng = np.random.default_rng(seed)
-        levels = box.sample_uniform(self.t0, rng)
+        levels = uniform_levels(box, self.t0, rng)
         values = objective(levels)
         acquisition_values = [float("nan")] * self.t0
         update_bar(bar, self.t0, values, h, None)
@@ -256,6 +271,7 @@ class GPSampler(Sampler):
         step_seconds: list[float] = []
         model: SingleTaskGP | None = None
         n_at_last_fit = 0
+        unit_upper = unit_upper_bounds(box)  # 0 on degenerate dimensions
         # Botorch draws from torch's global generator (fit retries); fork it so runs are reproducible
         # and the caller's torch random state is left untouched.
         with torch.random.fork_rng():
@@ -268,9 +284,9 @@ class GPSampler(Sampler):
                     fit_gp(model, self.fit_maxiter)
                     n_at_last_fit = len(values)
                 n_new = min(self._levels_per_step(), self.budget - len(values))
-                new_unit, new_acq = self._propose(model, unit, values, n_new, h, target, rng)
+                new_unit, new_acq = self._propose(model, unit, values, n_new, h, target, rng, unit_upper)
                 step_seconds.append(time.perf_counter() - start)
-                new_levels = box.from_unit(np.clip(new_unit, 0.0, 1.0))
+                new_levels = box.from_unit(np.clip(new_unit, 0.0, unit_upper))
                 new_values = objective(new_levels)
                 levels = np.vstack([levels, new_levels])
                 values = np.concatenate([values, new_values])

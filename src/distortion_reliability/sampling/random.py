@@ -6,7 +6,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..space import Box
-from .base import Sampler, TimedObjective, check_positive_int, update_bar
+from .base import Sampler, TimedObjective, check_positive_int, uniform_levels, update_bar
 
 
 class RandomSampler(Sampler):
@@ -30,7 +30,7 @@ class RandomSampler(Sampler):
         self.batch_size = check_positive_int("batch_size", batch_size)
 
     def _run(self, objective: TimedObjective, box: Box, h: float, seed: int, bar: tqdm):
-        levels = box.sample_uniform(self.budget, np.random.default_rng(seed))
+        levels = uniform_levels(box, self.budget, np.random.default_rng(seed))
         values = np.empty(self.budget)
         for start in range(0, self.budget, self.batch_size):
             stop = min(start + self.batch_size, self.budget)
