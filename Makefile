@@ -32,7 +32,7 @@ bench: install
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 contact-sheet: install
-	$(PY) -m distortion_reliability.distortions --out results/contact_sheet.png
+	$(PY) -m distortion_reliability.reports.contact_sheet --dataset digits --out results/contact_sheet_digits.png
 
 lock: install
 	@echo "# Whole environment, pinned. Installed with 'pip install --no-deps -r requirements.lock' (see Makefile):" > requirements.lock.new
