@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import warnings
 from typing import Any, Callable, Iterator, Mapping
 
@@ -186,8 +187,6 @@ class Reweighting(ImbalanceMethod):
         if "class_weight" in estimator.get_params():
             return estimator.set_params(class_weight="balanced").fit(X, y)
         counts = np.bincount(y, minlength=2)
-        import inspect
-
         if "sample_weight" in inspect.signature(estimator.fit).parameters:
             weights = (len(y) / (2.0 * counts))[y]
             return estimator.fit(X, y, sample_weight=weights)
