@@ -40,7 +40,8 @@ class NaiveDistorted(Dataset):
         self.images, self.labels = images, labels
         lv = dict(zip(names, level.tolist()))
         h, w = images.shape[-2:]
-        self.affine = dict(angle=lv["rotation"], translate=[lv["translation_x"] * w, lv["translation_y"] * h],
+        # torchvision affine rotates clockwise for positive angles; our rotation is counter-clockwise.
+        self.affine = dict(angle=-lv["rotation"], translate=[lv["translation_x"] * w, lv["translation_y"] * h],
                            scale=lv["scale"], shear=[0.0, 0.0])
         self.gain = lv["darkness"]
 
