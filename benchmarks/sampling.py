@@ -118,7 +118,7 @@ def summarize(results: dict, label: str) -> dict[str, float]:
 
 
 def budgets_for(budget: int) -> list[int]:
-    step = 100 if budget >= 200 else max(budget // 4, 1)
+    step = 100 if budget >= 400 else max(budget // 4, 1)  # at least four points on the curve
     return list(range(step, budget + 1, step))
 
 
