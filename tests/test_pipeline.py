@@ -13,7 +13,7 @@ from distortion_reliability.pipeline import compose_config, run
 
 REPO_ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 TINY = ["dataset.verification_size=200", "grid.points_per_dim=3", "sampler.budget=40", "imbalance=smote",
-        "h=0.3", "progress=false", "sampler.progress=false", "oracle.precision=fp32"]
+        "h=0.3", "progress=false", "oracle.precision=fp32"]
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +42,15 @@ def test_different_seed_resamples_but_reuses_the_grid(cache_dir):
     out = run(cfg)
     # Only the 40 new training levels can need the oracle; the 729 grid levels are cached.
     assert out["oracle_images_evaluated"] <= 40 * 200
+
+
+def test_progress_switch_reaches_the_sampler_and_stays_out_of_cache_keys(cache_dir):
+    quiet = compose_config(TINY + [f"cache_dir={cache_dir}"])
+    assert quiet.sampler.progress is False  # the root switch, not a per-group copy
+    loud = compose_config([o for o in TINY if o != "progress=false"] + [f"cache_dir={cache_dir}"])
+    assert loud.sampler.progress is True
+    run(quiet)
+    assert run(loud)["oracle_images_evaluated"] == 0  # same grid and training set, only the printing differs
 
 
 def test_hydra_entry_point(cache_dir, tmp_path):

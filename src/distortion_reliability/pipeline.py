@@ -133,7 +133,9 @@ def build_training_set(bundle: OracleBundle, sampler_cfg: dict, seed: int, store
     """Run the sampler against the oracle: R = {c_t, f(c_t)}, cached per (oracle, sampler config, seed, h)."""
     from .sampling import SampleResult, make_sampler
 
-    key = stable_hash({"oracle": bundle.oracle.context_key, "sampler": sampler_cfg, "seed": seed, "h": bundle.h})
+    # progress only changes what is printed, so it stays out of the key
+    spec = {k: v for k, v in sampler_cfg.items() if k != "progress"}
+    key = stable_hash({"oracle": bundle.oracle.context_key, "sampler": spec, "seed": seed, "h": bundle.h})
     cached = store.get_arrays("training_set", key)
     if cached is not None:
         arrays, meta = cached
