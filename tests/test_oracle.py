@@ -168,3 +168,30 @@ def test_concurrent_writers_never_expose_half_entries(tmp_path):
         bad = pool.map(_hammer, [(str(tmp_path), s) for s in range(3)])
     assert bad == [0, 0, 0]
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_real_oracle_matches_a_plain_evaluation(shared_data):
+    """LeNet-5 on MNIST: the oracle's batched, channels_last path gives the accuracy that a plain
+    NCHW loop over the same distorted images gives (fp32: identical up to float rounding)."""
+    from omegaconf import OmegaConf
+
+    from distortion_reliability import data, models
+    from distortion_reliability.distortions import DistortionSpace
+    from distortion_reliability.pipeline import CONF_DIR
+
+    vset = data.verification_set("mnist", data_dir=shared_data, size=1000, seed=0)
+    net = models.load_model("lenet5", dataset="mnist", data_dir=shared_data, progress=False).module
+    space = DistortionSpace.from_config(OmegaConf.to_container(OmegaConf.load(CONF_DIR / "distortion" / "paper.yaml")))
+    o = Oracle(net, vset.images, vset.labels, space, precision="fp32", progress=False)
+    levels = space.box.sample_uniform(4, np.random.default_rng(3))
+    f = o.accuracy(levels)
+    reference = models.LeNet5()
+    reference.load_state_dict({k: v.contiguous() for k, v in net.net.state_dict().items()})  # NCHW weights
+    reference.eval()
+    with torch.inference_mode():
+        for level, value in zip(levels, f):
+            x = space.apply(vset.images, torch.as_tensor(level[None], dtype=torch.float32), o.noise)[0]
+            direct = (reference(x.contiguous()).argmax(1) == vset.labels).float().mean().item()
+            assert abs(value - direct) <= 1 / o.n  # at most one borderline image may flip
+    assert o.clean_accuracy() == pytest.approx(0.989, abs=0.01)
+    assert len(set(np.round(f, 3))) > 1
