@@ -7,7 +7,7 @@ export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: install run test test-fast bench lock clean contact-sheet
+.PHONY: install run test test-fast bench bench-full lock clean contact-sheet
 
 install: $(STAMP)
 
@@ -28,8 +28,17 @@ test: install
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
+# ~25 min on 2 cores: oracle (~2 min), rebalancing (~3 min), sampling at budget 200 (~17 min).
+# bench-full runs the sampling benchmark at the paper's budget I = 600 (over an hour).
 bench: install
-	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	$(PY) benchmarks/oracle.py
+	$(PY) benchmarks/rebalancing.py
+	$(PY) benchmarks/sampling.py --quick
+
+bench-full: install
+	$(PY) benchmarks/oracle.py
+	$(PY) benchmarks/rebalancing.py
+	$(PY) benchmarks/sampling.py
 
 contact-sheet: install
 	$(PY) -m distortion_reliability.reports.contact_sheet --dataset digits --out results/contact_sheet_digits.png
