@@ -72,3 +72,26 @@ def test_bad_override_fails_with_named_field(cache_dir, tmp_path):
     )
     assert proc.returncode != 0
     assert "points_per_dim must be an integer >= 2, got 1" in proc.stderr
+
+
+@pytest.mark.parametrize("override", ["imbalance.k_neighbors=0", "sampler.budget=-5", "+predictors.dt.max_depth=-3"])
+def test_bad_method_sampler_or_predictor_settings_fail_before_the_oracle(monkeypatch, cache_dir, override):
+    from distortion_reliability import pipeline
+    from distortion_reliability.errors import ConfigError
+
+    def no_oracle(cfg):
+        raise AssertionError("the oracle was built before the cheap stages were validated")
+
+    monkeypatch.setattr(pipeline, "build_oracle", no_oracle)
+    with pytest.raises(ConfigError):
+        run(compose_config(TINY + [f"cache_dir={cache_dir}", override]))
+
+
+def test_bad_input_prints_one_line_without_traceback(cache_dir, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "run.py", *TINY, f"cache_dir={cache_dir}", "h=1.5", f"hydra.run.dir={tmp_path}/out"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 2
+    assert "error: h must lie in [0, 1], got 1.5" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -150,14 +150,22 @@ def build_training_set(bundle: OracleBundle, sampler_cfg: dict, seed: int, store
     return result
 
 
-def fit_and_score(cfg: DictConfig, box: Box, training, grid: Grid, h: float, seed: int):
-    """Rebalance R with the configured method, fit the five predictors, score F1 etc. on the grid."""
+def build_method_and_predictors(cfg: DictConfig, h: float, seed: int):
+    """The configured imbalance method and predictors (cheap: run first, so bad names fail fast)."""
     from .imbalance import make_method
-    from .predictors import make_predictors, score_predictors
+    from .predictors import make_predictors
 
     imb = OmegaConf.to_container(cfg.imbalance, resolve=True)
     method = make_method(imb.pop("name"), **imb)
     predictors = make_predictors(OmegaConf.to_container(cfg.predictors, resolve=True), seed=seed, h=h)
+    return method, predictors
+
+
+def fit_and_score(cfg: DictConfig, box: Box, training, grid: Grid, h: float, seed: int):
+    """Rebalance R with the configured method, fit the five predictors, score F1 etc. on the grid."""
+    from .predictors import score_predictors
+
+    method, predictors = build_method_and_predictors(cfg, h, seed)
     fitted = method.fit_predictors(box.to_unit(training.levels), training.labels, training.values, predictors, seed)
     return score_predictors(fitted, box.to_unit(grid.levels), grid.labels)
 
@@ -167,6 +175,13 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None) -> dict[str, Any]
     from .errors import CannotRebalanceError
 
     t0 = time.perf_counter()
+    # Validate the cheap stages before the expensive ones: a typo in imbalance.* or predictors.*
+    # must not cost a grid labelling first.
+    build_method_and_predictors(cfg, check_threshold(cfg.h), int(cfg.seed))
+    from .sampling import make_sampler
+
+    sampler_params = OmegaConf.to_container(cfg.sampler, resolve=True)
+    make_sampler(sampler_params.pop("name"), **sampler_params)
     store = ArtifactStore(Path(cfg.cache_dir) / "artifacts")
     bundle = build_oracle(cfg)
     print(f"[oracle] {bundle.info['dataset']} / {bundle.info['model']}: clean accuracy on D "
