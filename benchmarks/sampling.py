@@ -47,7 +47,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))  # runnable without an install, like the other benchmarks
 
-from distortion_reliability.reports.sampling_figure import plot_positives_vs_budget  # noqa: E402
+from distortion_reliability.reports.sampling_figure import plot_positives_vs_budget, write_positives_csv  # noqa: E402
 from distortion_reliability.sampling import SAMPLERS, SampleResult, make_sampler  # noqa: E402
 from distortion_reliability.space import Box  # noqa: E402
 
@@ -160,6 +160,7 @@ def main() -> None:
 
     started = time.perf_counter()
     synthetic = run_samplers(synthetic_accuracy, PAPER_BOX, SYNTHETIC_H, budget, seeds, "synthetic", names)
+    write_positives_csv(synthetic, budgets_for(budget), FIGURES / f"sampling_positives_synthetic_I{budget}.csv")
     plot_positives_vs_budget(synthetic, budgets_for(budget), FIGURES / f"sampling_positives_synthetic_I{budget}.png",
                              title=f"Synthetic 6-D f, reliable share {exact:.1%}, {len(seeds)} seeds")
     synthetic_means = summarize(synthetic, "synthetic")
@@ -185,6 +186,7 @@ def main() -> None:
         if digits is None:
             print(f"digits: skipped: {reason}")
         else:
+            write_positives_csv(digits, budgets_for(budget), FIGURES / f"sampling_positives_digits_I{budget}.csv")
             plot_positives_vs_budget(digits, budgets_for(budget), FIGURES / f"sampling_positives_digits_I{budget}.png",
                                      title=f"digits (small CNN), {len(seeds)} seeds")
             digits_means = summarize(digits, "digits")

@@ -40,3 +40,25 @@ def test_budgets_beyond_a_run_and_empty_input_are_rejected(tmp_path):
         plot_positives_vs_budget({}, budgets=(5,), path=tmp_path / "x.png")
     with pytest.raises(ConfigError, match="budgets"):
         plot_positives_vs_budget(runs, budgets=(0,), path=tmp_path / "x.png")
+
+
+def test_shipped_samplers_keep_their_colour_and_others_get_free_ones():
+    from distortion_reliability.reports.sampling_figure import SAMPLER_COLORS, sampler_colors
+
+    alone = sampler_colors(["gp_sqrt"])
+    assert alone == {"gp_sqrt": SAMPLER_COLORS["gp_sqrt"]}
+    mixed = sampler_colors(["mine", "gp", "other"])
+    assert mixed["gp"] == SAMPLER_COLORS["gp"]
+    assert len(set(mixed.values())) == 3 and not {mixed["mine"], mixed["other"]} & set(SAMPLER_COLORS.values())
+
+
+def test_csv_holds_the_numbers_behind_the_figure(tmp_path):
+    import pandas as pd
+
+    from distortion_reliability.reports.sampling_figure import write_positives_csv
+
+    runs = {"gp": [result_with_labels(np.arange(8) % 2 == 0), result_with_labels(np.arange(8) >= 4)]}
+    frame = pd.read_csv(write_positives_csv(runs, (2, 4, 8), tmp_path / "p.csv"))
+    assert list(frame.columns) == ["sampler", "seed_index", "budget", "positives"]
+    pivot = frame.pivot(index="seed_index", columns="budget", values="positives").to_numpy()
+    np.testing.assert_array_equal(pivot, positives_table(runs, (2, 4, 8))["gp"])

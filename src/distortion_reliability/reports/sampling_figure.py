@@ -11,6 +11,33 @@ from ..errors import ConfigError
 from ..sampling.base import SampleResult
 
 DEFAULT_BUDGETS = (100, 200, 300, 400, 500, 600)
+#: One colour per shipped sampler, so a sampler looks the same in every figure whatever else is drawn.
+SAMPLER_COLORS = {"random": "C0", "gp": "C1", "gp_batch": "C2", "straddle": "C3", "gp_sqrt": "C4"}
+
+
+def sampler_colors(names: Sequence[str]) -> dict[str, str]:
+    """Colours for ``names``: the fixed one of a shipped sampler, the next free ``Cn`` otherwise."""
+    taken = {SAMPLER_COLORS[n] for n in names if n in SAMPLER_COLORS}
+    free = (f"C{i}" for i in range(100) if f"C{i}" not in taken and f"C{i}" not in SAMPLER_COLORS.values())
+    return {n: SAMPLER_COLORS.get(n) or next(free) for n in names}
+
+
+def write_positives_csv(
+    results: Mapping[str, Sequence[SampleResult]], budgets: Sequence[int], path: str | Path
+) -> Path:
+    """The numbers behind the figure, one row per (sampler, seed index, budget), so it can be redrawn."""
+    import pandas as pd
+
+    rows = [
+        {"sampler": name, "seed_index": seed, "budget": int(budget), "positives": int(count)}
+        for name, counts in positives_table(results, budgets).items()
+        for seed, row in enumerate(counts)
+        for budget, count in zip(budgets, row)
+    ]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
 
 
 def positives_table(
@@ -73,10 +100,11 @@ def plot_positives_vs_budget(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(5.5, 4.0))
+    colors = sampler_colors(list(table))
     for name, counts in table.items():
         mean, std = counts.mean(axis=0), counts.std(axis=0)
-        ax.plot(budgets, mean, marker="o", label=f"{name} (n={len(counts)})")
-        ax.fill_between(budgets, mean - std, mean + std, alpha=0.2)
+        ax.plot(budgets, mean, marker="o", color=colors[name], label=f"{name} (n={len(counts)})")
+        ax.fill_between(budgets, mean - std, mean + std, color=colors[name], alpha=0.2)
     ax.set_xlabel("sampling budget I")
     ax.set_ylabel("positive levels found (f >= h)")
     ax.set_xticks(budgets)
