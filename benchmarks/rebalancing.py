@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 import yaml
+from omegaconf import OmegaConf
 
 from distortion_reliability.errors import CannotRebalanceError
 from distortion_reliability.imbalance import METHOD_NAMES, make_method
@@ -64,7 +65,8 @@ VARIANTS = {
 
 
 def method_config(name: str) -> dict:
-    cfg = yaml.safe_load((CONF / "imbalance" / f"{name}.yaml").read_text())
+    # resolved: smote_gp's v defaults through an interpolation (to 0.005 without a dataset)
+    cfg = OmegaConf.to_container(OmegaConf.load(CONF / "imbalance" / f"{name}.yaml"), resolve=True)
     cfg.pop("name")
     return cfg
 

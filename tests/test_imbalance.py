@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from omegaconf import OmegaConf
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
@@ -42,7 +43,7 @@ RESAMPLERS = [n for n in METHOD_NAMES if n not in ("none", "reweight", "spe", "m
 
 
 def _config(name: str) -> dict:
-    cfg = yaml.safe_load((CONF / f"{name}.yaml").read_text())
+    cfg = OmegaConf.to_container(OmegaConf.load(CONF / f"{name}.yaml"), resolve=True)
     assert cfg.pop("name") == name
     return {**cfg, **FAST.get(name, {})}
 

@@ -95,3 +95,39 @@ def test_bad_input_prints_one_line_without_traceback(cache_dir, tmp_path):
     assert proc.returncode == 2
     assert "error: h must lie in [0, 1], got 1.5" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(("experiment", "dataset", "model", "h", "v"),
+                         [("paper_mnist", "mnist", "lenet5", 0.9, 0.005),
+                          ("paper_cifar10", "cifar10", "cifar_resnet20", 0.85, 0.05)])
+def test_paper_experiments_pin_the_papers_settings(experiment, dataset, model, h, v):
+    from omegaconf import OmegaConf
+
+    cfg = compose_config([f"experiment={experiment}"])
+    assert (cfg.dataset.name, cfg.model.name, cfg.h, cfg.sampler.name, cfg.sampler.budget) == (dataset, model, h, "gp", 600)
+    assert OmegaConf.to_container(cfg.imbalance, resolve=True)["v"] == v
+    # Sweeping other methods on top stays valid: v belongs to smote_gp's config only.
+    other = compose_config([f"experiment={experiment}", "imbalance=smote"])
+    assert "v" not in other.imbalance
+
+
+def test_sweep_scripts_cover_every_method_but_the_generic_adapter():
+    import re
+
+    from distortion_reliability.imbalance import METHOD_NAMES
+
+    text = (REPO_ROOT / "experiments" / "imbalance_sweep.sh").read_text()
+    listed = ",".join(re.findall(r'methods="(?:\$methods,)?([^"]+)"', text)).split(",")
+    assert sorted(listed) == sorted(m for m in METHOD_NAMES if m != "sv")
+
+
+def test_multirun_sweeps_write_one_scores_table_per_job(cache_dir, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "run.py", "-m", *TINY, "imbalance=smote,none", f"cache_dir={cache_dir}",
+         f"hydra.sweep.dir={tmp_path}/sweep"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    tables = sorted((tmp_path / "sweep").glob("*/scores.csv"))
+    assert len(tables) == 2
+    assert [pd.read_csv(t).shape[0] for t in tables] == [6, 6]  # five predictors + their mean

@@ -35,7 +35,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".
 # Downloads must fail fast offline instead of hanging on a dead connection.
 DOWNLOAD_SOCKET_TIMEOUT_S = 20.0
 # Keys of a conf/dataset/*.yaml that describe the experiment, not the loader.
-CONFIG_KEYS = ("name", "verification_size", "h", "default_model", "split", "download")
+CONFIG_KEYS = ("name", "verification_size", "h", "default_model", "split", "download", "smote_gp_v")
 
 
 # --------------------------------------------------------------------------------------------- types
