@@ -121,7 +121,8 @@ class Oracle:
     Parameters
     ----------
     model : torch.nn.Module
-        The image classifier T, in eval mode, taking images in [0, 1] and returning logits.
+        The image classifier T, in eval mode, taking images in [0, 1] and returning logits. It is
+        moved to ``device`` and to the channels_last layout in place (``Module.to`` semantics).
     images, labels : torch.Tensor
         The verification set D, ``[N, C, H, W]`` in [0, 1] and ``[N]``, in a fixed (seeded) order.
     space : DistortionSpace

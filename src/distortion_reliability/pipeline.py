@@ -129,9 +129,20 @@ def build_grid(bundle: OracleBundle, points_per_dim: int, store: ArtifactStore) 
     return Grid(levels, labels, seconds)
 
 
-def build_training_set(bundle: OracleBundle, sampler_cfg: dict, seed: int, store: ArtifactStore):
-    """Run the sampler against the oracle: R = {c_t, f(c_t)}, cached per (oracle, sampler config, seed, h)."""
-    from .sampling import SampleResult, make_sampler
+def make_sampler_from_config(sampler_cfg: dict):
+    """The sampler a resolved ``cfg.sampler`` mapping describes (bad settings raise ConfigError)."""
+    from .sampling import make_sampler
+
+    params = dict(sampler_cfg)
+    return make_sampler(params.pop("name"), **params)
+
+
+def build_training_set(bundle: OracleBundle, sampler_cfg: dict, seed: int, store: ArtifactStore, sampler=None):
+    """Run the sampler against the oracle: R = {c_t, f(c_t)}, cached per (oracle, sampler config, seed, h).
+
+    ``sampler`` is the one ``sampler_cfg`` describes, when the caller has already built it.
+    """
+    from .sampling import SampleResult
 
     # progress only changes what is printed, so it stays out of the key
     spec = {k: v for k, v in sampler_cfg.items() if k != "progress"}
@@ -141,8 +152,8 @@ def build_training_set(bundle: OracleBundle, sampler_cfg: dict, seed: int, store
         arrays, meta = cached
         return SampleResult(levels=arrays["levels"], values=arrays["values"], labels=arrays["labels"].astype(bool),
                             h=bundle.h, oracle_seconds=meta["oracle_seconds"], sampler_seconds=meta["sampler_seconds"])
-    params = dict(sampler_cfg)
-    sampler = make_sampler(params.pop("name"), **params)
+    if sampler is None:
+        sampler = make_sampler_from_config(sampler_cfg)
     result = sampler.sample(bundle.oracle, bundle.box, bundle.h, seed)
     store.put_arrays("training_set", key, meta={"oracle_seconds": result.oracle_seconds,
                                                 "sampler_seconds": result.sampler_seconds},
@@ -161,11 +172,10 @@ def build_method_and_predictors(cfg: DictConfig, h: float, seed: int):
     return method, predictors
 
 
-def fit_and_score(cfg: DictConfig, box: Box, training, grid: Grid, h: float, seed: int):
-    """Rebalance R with the configured method, fit the five predictors, score F1 etc. on the grid."""
+def fit_and_score(method, predictors, box: Box, training, grid: Grid, seed: int):
+    """Rebalance R with ``method``, fit ``predictors``, score F1 etc. on the grid."""
     from .predictors import score_predictors
 
-    method, predictors = build_method_and_predictors(cfg, h, seed)
     fitted = method.fit_predictors(box.to_unit(training.levels), training.labels, training.values, predictors, seed)
     return score_predictors(fitted, box.to_unit(grid.levels), grid.labels)
 
@@ -175,13 +185,12 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None) -> dict[str, Any]
     from .errors import CannotRebalanceError
 
     t0 = time.perf_counter()
-    # Validate the cheap stages before the expensive ones: a typo in imbalance.* or predictors.*
-    # must not cost a grid labelling first.
-    build_method_and_predictors(cfg, check_threshold(cfg.h), int(cfg.seed))
-    from .sampling import make_sampler
-
-    sampler_params = OmegaConf.to_container(cfg.sampler, resolve=True)
-    make_sampler(sampler_params.pop("name"), **sampler_params)
+    # Build the cheap stages before the expensive ones: a typo in sampler.*, imbalance.* or
+    # predictors.* must not cost a grid labelling first.
+    seed = int(cfg.seed)
+    method, predictors = build_method_and_predictors(cfg, check_threshold(cfg.h), seed)
+    sampler_cfg = OmegaConf.to_container(cfg.sampler, resolve=True)
+    sampler = make_sampler_from_config(sampler_cfg)
     store = ArtifactStore(Path(cfg.cache_dir) / "artifacts")
     bundle = build_oracle(cfg)
     print(f"[oracle] {bundle.info['dataset']} / {bundle.info['model']}: clean accuracy on D "
@@ -191,13 +200,12 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None) -> dict[str, Any]
           f"({grid.seconds:.1f} s to label)")
     summary: dict[str, Any] = {**bundle.info, "h": bundle.h, "grid_positive": grid.n_positive,
                                "grid_negative": grid.n_negative}
-    sampler_cfg = OmegaConf.to_container(cfg.sampler, resolve=True)
-    training = build_training_set(bundle, sampler_cfg, int(cfg.seed), store)
+    training = build_training_set(bundle, sampler_cfg, seed, store, sampler=sampler)
     print(f"[sampler] {sampler_cfg['name']}: {len(training.levels)} levels, {training.n_positive} positive "
           f"(oracle {training.oracle_seconds:.1f} s, sampler overhead {training.sampler_seconds:.1f} s)")
     summary["n_positive_sampled"] = training.n_positive
     try:
-        scores = fit_and_score(cfg, bundle.box, training, grid, bundle.h, int(cfg.seed))
+        scores = fit_and_score(method, predictors, bundle.box, training, grid, seed)
     except CannotRebalanceError as err:
         print(f"[imbalance] skipped: {err}")
         summary["skipped"] = str(err)

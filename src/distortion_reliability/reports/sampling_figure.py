@@ -17,8 +17,7 @@ SAMPLER_COLORS = {"random": "C0", "gp": "C1", "gp_batch": "C2", "straddle": "C3"
 
 def sampler_colors(names: Sequence[str]) -> dict[str, str]:
     """Colours for ``names``: the fixed one of a shipped sampler, the next free ``Cn`` otherwise."""
-    taken = {SAMPLER_COLORS[n] for n in names if n in SAMPLER_COLORS}
-    free = (f"C{i}" for i in range(100) if f"C{i}" not in taken and f"C{i}" not in SAMPLER_COLORS.values())
+    free = (f"C{i}" for i in range(100) if f"C{i}" not in SAMPLER_COLORS.values())
     return {n: SAMPLER_COLORS.get(n) or next(free) for n in names}
 
 
