@@ -18,7 +18,9 @@ class ConfigError(DistortionReliabilityError, ValueError):
         self.field = field
         self.value = value
         self.expected = expected
-        super().__init__(f"{field} {expected}, got {value!r}")
+        shown = repr(value) if isinstance(value, str) and (not value.strip() or value != value.strip()) else value
+        # The entry point prints this as "error: <field>: <value>: <why>".
+        super().__init__(f"{field}: {shown}: {expected}")
 
 
 class UnknownNameError(DistortionReliabilityError, KeyError):

@@ -1,0 +1,230 @@
+"""The Hydra config: where it lives, how it is composed, and its typed schema, validated once.
+
+Settings of the groups (dataset, model, distortion, sampler, imbalance, predictors) are checked by
+building their objects (``hydra.utils.instantiate`` from each YAML's ``_target_``), which the
+pipeline does before any expensive stage. The root keys are plain values with no object to check
+them, so they have a schema here: :class:`RootSchema`, registered in Hydra's ConfigStore as
+``schema/root`` and enforced by :func:`validate`, which turns every problem into one
+:class:`~distortion_reliability.errors.ConfigError` that the entry point prints as
+``error: <field>: <value>: <why>`` (exit 2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
+
+from .errors import ConfigError
+
+#: The groups every job composes, in data-flow order; each YAML in them has a ``_target_``.
+GROUPS = ("dataset", "model", "distortion", "sampler", "imbalance", "predictors")
+#: Root keys that belong to other machinery (Hydra itself, config groups, optional extras).
+_NOT_ROOT_SCALARS = set(GROUPS) | {"hydra", "tracking", "experiment", "study_sweep"}
+
+
+def conf_dir() -> Path:
+    """The ``conf/`` directory: shipped inside the package when installed, else the checkout's."""
+    packaged = Path(__file__).resolve().parent / "conf"
+    if (packaged / "config.yaml").is_file():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "conf"
+
+
+def compose_config(overrides: list[str] | tuple[str, ...] = (), config_dir: str | Path | None = None,
+                   return_hydra_config: bool = False) -> DictConfig:
+    """Compose ``conf/config.yaml`` with Hydra overrides, outside of ``@hydra.main`` (scripts, tests).
+
+    This is the one way scripts, benchmarks and reports build a config, so command-line overrides
+    mean the same everywhere.
+    """
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():  # e.g. called from inside a Hydra app
+        GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(Path(config_dir or conf_dir()).resolve()), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides), return_hydra_config=return_hydra_config)
+
+
+def group_config(group: str, option: str) -> DictConfig:
+    """One option of a config group (e.g. ``model/lenet5``), composed through Hydra so its defaults apply."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    if not (conf_dir() / group / f"{option}.yaml").is_file():
+        options = sorted(p.stem for p in (conf_dir() / group).glob("*.yaml"))
+        raise ConfigError(group, option, f"must name a config in conf/{group}/ ({', '.join(options)})")
+    if GlobalHydra.instance().is_initialized():
+        # Inside a running Hydra app: compose in a fresh instance, then give the app's back.
+        saved = GlobalHydra.instance().hydra
+        GlobalHydra.instance().clear()
+    else:
+        saved = None
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+            cfg = compose(config_name="config", overrides=[f"{group}={option}"])
+    finally:
+        if saved is not None:
+            GlobalHydra.instance().clear()
+            GlobalHydra.instance().initialize(saved)
+    node = cfg[group]
+    OmegaConf.set_struct(node, False)
+    return node
+
+
+def resolve_model_config(cfg: DictConfig) -> DictConfig:
+    """``model: auto`` -> the dataset's ``default_model`` config, with any keys the user set on top."""
+    model_cfg = cfg.model
+    if model_cfg.get("name") != "auto":
+        return model_cfg
+    default = cfg.dataset.get("default_model")
+    if not default:
+        raise ConfigError("dataset.default_model", default, "must name a config in conf/model/ when model=auto")
+    user = OmegaConf.to_container(model_cfg, resolve=False)
+    user.pop("name", None)
+    user.pop("_target_", None)
+    user.pop("_partial_", None)
+    merged = OmegaConf.merge(group_config("model", str(default)), user)
+    # Interpolations like ${data_dir} resolve against the job's root config.
+    root = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+    OmegaConf.set_struct(root, False)
+    root.model = merged
+    return root.model
+
+
+# --------------------------------------------------------------------------- schema of the root keys
+
+
+def _positive_int(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(name, value, f"must be an integer >= {minimum}")
+
+
+@dataclass
+class OracleSchema:
+    precision: str = "bf16"            # bf16 | fp32
+    batch_size: Any = "auto"           # images per forward pass, or auto
+    chunk_size: Optional[int] = None   # images per early-stopping check
+    noise_seed: int = 0                # seed of the rain fields
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("bf16", "fp32"):
+            raise ConfigError("oracle.precision", self.precision, "must be bf16 or fp32")
+        if self.batch_size != "auto":
+            try:
+                size = int(self.batch_size)
+            except (TypeError, ValueError):
+                raise ConfigError("oracle.batch_size", self.batch_size, "must be auto or an integer >= 1") from None
+            if size != self.batch_size and str(size) != str(self.batch_size):
+                raise ConfigError("oracle.batch_size", self.batch_size, "must be auto or an integer >= 1")
+            _positive_int("oracle.batch_size", size, 1)
+        if self.chunk_size is not None:
+            _positive_int("oracle.chunk_size", self.chunk_size, 1)
+        _positive_int("oracle.noise_seed", self.noise_seed, 0)
+
+
+@dataclass
+class GridSchema:
+    points_per_dim: int = 4
+
+    def __post_init__(self) -> None:
+        _positive_int("grid.points_per_dim", self.points_per_dim, 2)
+
+
+@dataclass
+class RootSchema:
+    """Every root key a job reads, with its type; anything else at the root is a typo."""
+
+    seed: int = 0
+    h: float = 0.5
+    data_dir: str = "data"
+    cache_dir: str = "cache"
+    device: str = "auto"
+    threads: Optional[int] = None
+    progress: bool = True
+    data_seed: int = 0
+    model_seed: int = 0
+    study: Optional[str] = None
+    rerun: bool = False
+    dry_run: bool = False
+    report: bool = True
+    oracle: OracleSchema = field(default_factory=OracleSchema)
+    grid: GridSchema = field(default_factory=GridSchema)
+
+    def __post_init__(self) -> None:
+        _positive_int("seed", self.seed, 0)
+        _positive_int("data_seed", self.data_seed, 0)
+        _positive_int("model_seed", self.model_seed, 0)
+        if not (isinstance(self.h, (int, float)) and math.isfinite(self.h) and 0.0 <= self.h <= 1.0):
+            raise ConfigError("h", self.h, "must lie in [0, 1]")
+        if self.device != "auto" and self.device != "cpu" and not (self.device == "cuda" or self.device.startswith("cuda:")):
+            raise ConfigError("device", self.device, "must be auto, cpu, cuda or cuda:<index>")
+        if self.threads is not None:
+            _positive_int("threads", self.threads, 1)
+        for name in ("data_dir", "cache_dir"):
+            if not str(getattr(self, name)).strip():
+                raise ConfigError(name, getattr(self, name), "must be a non-empty path")
+
+
+def _register_schema() -> None:
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(group="schema", name="root", node=RootSchema)
+
+
+_register_schema()
+
+_ROOT_FIELDS = {f.name for f in dataclasses.fields(RootSchema)}
+
+
+def _explain(err: OmegaConfBaseException) -> ConfigError:
+    key = getattr(err, "full_key", None) or getattr(err, "key", None) or "config"
+    value = getattr(err, "value", None)
+    msg = getattr(err, "msg", None) or str(err).splitlines()[0]
+    if isinstance(err, ConfigKeyError):
+        return ConfigError(str(key), value if value is not None else "(set)", "is not a known setting")
+    if isinstance(err, ValidationError):
+        ref = getattr(err, "ref_type", None)
+        kind = getattr(ref, "__name__", None) or str(ref or "").replace("typing.", "")
+        if "Optional[" in kind:
+            kind = kind.split("[", 1)[1].rstrip("]") + " or null"
+        why = f"must be of type {kind}" if kind else msg
+        return ConfigError(str(key), value, why)
+    return ConfigError(str(key), value, msg)
+
+
+def validate(cfg: DictConfig) -> RootSchema:
+    """Check every root key of a composed config once; return the typed settings.
+
+    Raises
+    ------
+    ConfigError
+        Naming the first bad field, its value and why (e.g. ``grid.points_per_dim: 2.5: must be of
+        type int``; ``oracle.bogus: 1: is not a known setting``).
+    """
+    try:
+        raw = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    except OmegaConfBaseException as err:
+        raise _explain(err) from None
+    roots = {k: v for k, v in raw.items() if k not in _NOT_ROOT_SCALARS}
+    for key in roots:
+        if key not in _ROOT_FIELDS:
+            raise ConfigError(key, roots[key], "is not a known setting")
+    schema = OmegaConf.structured(RootSchema)
+    try:
+        merged = OmegaConf.merge(schema, roots)
+        typed = OmegaConf.to_object(merged)
+    except ConfigError:
+        raise
+    except OmegaConfBaseException as err:
+        raise _explain(err) from None
+    for group in GROUPS:
+        if group not in raw:
+            raise ConfigError(group, None, "is a required config group")
+    return typed
