@@ -11,7 +11,7 @@ class ConfigError(DistortionReliabilityError, ValueError):
     """A setting has a value the method cannot use.
 
     The message always names the field and the offending value, e.g.
-    ``h must lie in [0, 1], got 1.5``.
+    ``h: 1.5: must lie in [0, 1]``.
     """
 
     def __init__(self, field: str, value: object, expected: str):
