@@ -106,3 +106,28 @@ def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool =
 
         return tqdm(total=total, desc=desc, unit=unit, leave=leave, dynamic_ncols=True, **tqdm_kwargs)
     return StatusLine(total, desc, unit=unit, interval=interval, enabled=enabled)
+
+
+class ConsoleFormatter(logging.Formatter):
+    """Plain messages for INFO; ``warning: …`` / ``error: …`` prefixes above it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = super().format(record)
+        if record.levelno >= logging.WARNING:
+            return f"{record.levelname.lower()}: {message}"
+        return message
+
+
+def quiet_third_party_warnings() -> None:
+    """Filter deprecation noise raised by dependencies at import time (not ours to fix)."""
+    import warnings
+
+    # torch.jit.script's deprecation, raised when gpytorch's linear_operator is imported.
+    warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=r".*TorchScript.*deprecated.*", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(botorch|gpytorch|linear_operator)\b.*")
+    warnings.filterwarnings("ignore", message=r".*_validate_data. is deprecated", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=r".force_all_finite. was renamed", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=r".*use `_get_tags` and `_more_tags`", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=r"scipy.optimize. The `disp` and `iprint` options",
+                            category=DeprecationWarning)

@@ -1,9 +1,11 @@
 """The stages wired together: oracle -> grid and training set -> rebalancing -> predictors -> scores.
 
-Each expensive stage output is an artifact keyed by the hash of exactly what determines it: the
-grid by (oracle context, points per dimension, h), the training set R by (oracle context, sampler
-config, seed, h). A Table-3 sweep therefore evaluates the grid and each R once, and a killed sweep
-resumes where it stopped (the oracle additionally caches every level it evaluated).
+Every group is built from its YAML's ``_target_`` with ``hydra.utils.instantiate`` (no name
+registries): the cheap objects first (:func:`build_components`), so a typo costs nothing, then the
+expensive stages. Each expensive output is an artifact keyed by the hash of exactly what determines
+it: the grid by (oracle context, points per dimension, h), the training set R by (oracle context,
+sampler settings except the budget, seed, h). Sampler paths do not depend on the budget, so a
+smaller budget reads a prefix of a stored run and a larger one continues it.
 """
 
 from __future__ import annotations
@@ -19,34 +21,96 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from .artifacts import ArtifactStore, stable_hash
-from .errors import ConfigError
-from .oracle import Oracle
-from .space import Box, check_threshold
+from .config import GROUPS, compose_config, conf_dir, resolve_model_config, validate
+from .console import format_count
+from .errors import CannotRebalanceError, ConfigError, DistortionReliabilityError
+from .space import Box
 
 log = logging.getLogger(__name__)
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+CONF_DIR = conf_dir()
+
+__all__ = ["CONF_DIR", "Components", "OracleBundle", "Grid", "build_components", "build_oracle", "build_grid",
+           "build_training_set", "compose_config", "instantiate_group", "resolve_model_config", "run"]
 
 
-def compose_config(overrides: list[str] | tuple[str, ...] = (), config_dir: str | Path | None = None) -> DictConfig:
-    """Compose ``conf/config.yaml`` with Hydra overrides, outside of ``@hydra.main`` (scripts, tests)."""
-    from hydra import compose, initialize_config_dir
-
-    with initialize_config_dir(config_dir=str(Path(config_dir or CONF_DIR).resolve()), version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides))
+# --------------------------------------------------------------------------- construction by config
 
 
-def resolve_model_config(cfg: DictConfig) -> DictConfig:
-    """``model: auto`` -> the dataset's ``default_model`` config, with any keys the user set on top."""
-    model_cfg = cfg.model
-    if model_cfg.get("name") != "auto":
-        return model_cfg
-    default = cfg.dataset.get("default_model")
-    path = CONF_DIR / "model" / f"{default}.yaml"
-    if not default or not path.is_file():
-        raise ConfigError("dataset.default_model", default, "must name a config in conf/model/ when model=auto")
-    user = OmegaConf.to_container(model_cfg, resolve=True)
-    user.pop("name")
-    return OmegaConf.merge(OmegaConf.load(path), user)
+def group_label(cfg: DictConfig, group: str) -> str:
+    """The option chosen for ``group`` (``gp_sqrt``, ``smote_gp``): Hydra's choice, else the YAML's ``name``."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        choice = HydraConfig.get().runtime.choices.get(group)
+    except ValueError:  # not inside a Hydra app
+        choice = OmegaConf.select(cfg, f"hydra.runtime.choices.{group}", default=None)
+    name = cfg[group].get("name") if isinstance(cfg[group], DictConfig) else None
+    if group == "model" and choice in (None, "auto"):
+        return str(name)
+    return str(choice or name)
+
+
+def instantiate_group(node: DictConfig, group: str, **runtime: Any) -> Any:
+    """``hydra.utils.instantiate`` of one group's node without its ``name`` label.
+
+    Bad settings (an unknown key, a value the class refuses) become one ConfigError naming the
+    group, so the entry point prints one ``error:`` line instead of Hydra's nested traceback.
+    """
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    if "_target_" not in node:
+        raise ConfigError(f"{group}._target_", None, "must name the class or function that builds this group")
+    spec = OmegaConf.create(OmegaConf.to_container(node, resolve=True))
+    spec.pop("name", None)
+    try:
+        return instantiate(spec, **runtime)
+    except InstantiationException as err:
+        cause = err.__cause__
+        if isinstance(cause, DistortionReliabilityError):
+            raise cause from None
+        detail = str(cause or err).splitlines()[0] if str(cause or err) else type(cause or err).__name__
+        raise ConfigError(group, node.get("name", node.get("_target_")), f"cannot be built: {detail}") from None
+    except DistortionReliabilityError:
+        raise
+
+
+@dataclass
+class Components:
+    """The cheap objects of one job, built (and so validated) before any expensive stage."""
+
+    settings: Any                # config.RootSchema
+    dataset: Any
+    space: Any                   # DistortionSpace
+    model_cfg: DictConfig        # resolved model config (model: auto applied)
+    model_factory: Any
+    sampler: Any
+    method: Any
+    predictors: dict[str, Any]
+    labels: dict[str, str]       # the chosen option of each group (for tags and messages)
+
+
+def build_components(cfg: DictConfig) -> Components:
+    """Validate the root keys, then build every group's object from its ``_target_`` (no I/O)."""
+    from .predictors import build_predictors
+
+    settings = validate(cfg)
+    data_dir = str(Path(settings.data_dir).expanduser().resolve())
+    dataset = instantiate_group(cfg.dataset, "dataset", data_dir=data_dir)
+    space = instantiate_group(cfg.distortion, "distortion")
+    model_cfg = resolve_model_config(cfg)
+    model_factory = instantiate_group(model_cfg, "model")
+    sampler = instantiate_group(cfg.sampler, "sampler")
+    method = instantiate_group(cfg.imbalance, "imbalance")
+    try:
+        predictors = build_predictors(cfg.predictors)
+    except DistortionReliabilityError:
+        raise
+    except Exception as err:  # noqa: BLE001 - a bad predictor setting, said in one line
+        raise ConfigError("predictors", cfg.predictors.get("name"), f"cannot be built: {err}") from None
+    labels = {group: group_label(cfg, group) for group in GROUPS}
+    labels["model"] = str(model_cfg.get("name"))
+    return Components(settings, dataset, space, model_cfg, model_factory, sampler, method, predictors, labels)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -57,43 +121,44 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+# --------------------------------------------------------------------------- stage 1: the oracle
+
+
 @dataclass
 class OracleBundle:
     """What the later stages need from stage one."""
 
-    oracle: Oracle
+    oracle: Any
     box: Box
     h: float
     clean_accuracy: float
+    space: Any = None
     info: dict = field(default_factory=dict)
 
 
-def build_oracle(cfg: DictConfig) -> OracleBundle:
-    """Load D, T and the distortion space named by ``cfg`` and return the (cached) oracle f(c)."""
-    from . import data, models
-    from .distortions import DistortionSpace
+def build_oracle(cfg: DictConfig, components: Components | None = None) -> OracleBundle:
+    """Load D and T, and return the (cached) oracle f(c) over the configured distortion space."""
+    from .oracle import Oracle
 
-    if cfg.get("threads"):
-        torch.set_num_threads(int(cfg.threads))
-    h = check_threshold(cfg.h)
-    device = resolve_device(str(cfg.device))
-    ds = OmegaConf.to_container(cfg.dataset, resolve=True)
-    vset = data.verification_set_from_config(ds, data_dir=cfg.data_dir, seed=int(cfg.get("data_seed", 0)))
-    model_cfg = OmegaConf.to_container(resolve_model_config(cfg), resolve=True)
-    model_name = model_cfg.pop("name")
-    model = models.load_model(model_name, dataset=ds["name"], data_dir=cfg.data_dir, cache_dir=cfg.cache_dir,
-                              device=device, seed=int(cfg.get("model_seed", 0)), progress=bool(cfg.progress),
-                              dataset_options=data.loader_options(ds), **model_cfg)
-    space = DistortionSpace.from_config(OmegaConf.to_container(cfg.distortion, resolve=True))
-    oc = cfg.oracle
-    oracle = Oracle(model.module, vset.images, vset.labels, space,
-                    context={"dataset": vset.spec, "model": {"name": model.name, "fingerprint": model.fingerprint}},
-                    cache_dir=cfg.cache_dir, batch_size=oc.batch_size, precision=oc.precision,
-                    chunk_size=oc.chunk_size, noise_seed=oc.noise_seed, device=device, progress=bool(cfg.progress))
+    comp = components or build_components(cfg)
+    settings = comp.settings
+    device = resolve_device(settings.device)
+    vset = comp.dataset.verification_set(seed=settings.data_seed)
+    loaded = comp.model_factory(dataset=comp.dataset, cache_dir=settings.cache_dir, device=device,
+                                progress=settings.progress)
+    oc = settings.oracle
+    oracle = Oracle(loaded.module, vset.images, vset.labels, comp.space,
+                    context={"dataset": vset.spec, "model": {"name": loaded.name, "fingerprint": loaded.fingerprint}},
+                    cache_dir=settings.cache_dir, batch_size=oc.batch_size, precision=oc.precision,
+                    chunk_size=oc.chunk_size, noise_seed=oc.noise_seed, device=device, progress=settings.progress)
     clean = oracle.clean_accuracy()
-    info = {"dataset": ds["name"], "model": model.name, "n_verification": oracle.n, "device": str(device),
-            "precision": oc.precision, "clean_accuracy": clean}
-    return OracleBundle(oracle=oracle, box=space.box, h=h, clean_accuracy=clean, info=info)
+    info = {"dataset": comp.labels["dataset"], "model": comp.labels["model"], "n_verification": oracle.n,
+            "device": str(device), "precision": oc.precision, "clean_accuracy": clean}
+    return OracleBundle(oracle=oracle, box=comp.space.box, h=float(settings.h), clean_accuracy=clean,
+                        space=comp.space, info=info)
+
+
+# --------------------------------------------------------------------------- stage 2: grid and training set
 
 
 @dataclass
@@ -113,109 +178,280 @@ class Grid:
         return int(len(self.labels) - self.labels.sum())
 
 
+def _compute_once(store: ArtifactStore, kind: str, key: str, compute):
+    """Run ``compute`` unless another live job is doing the same work (then wait and reuse its result)."""
+    once = getattr(store, "compute_once", None)
+    if once is None:
+        return compute()
+    return once(kind, key, compute)
+
+
 def build_grid(bundle: OracleBundle, points_per_dim: int, store: ArtifactStore) -> Grid:
     """Label every grid level with the oracle (early stopping), cached per (D, T, C, h, grid size)."""
     key = stable_hash({"oracle": bundle.oracle.context_key, "points_per_dim": int(points_per_dim), "h": bundle.h})
-    cached = store.get_arrays("grid", key)
-    if cached is not None:
+
+    def load():
+        cached = store.get_arrays("grid", key)
+        if cached is None:
+            return None
         arrays, meta = cached
         return Grid(arrays["levels"], arrays["labels"].astype(bool), float(meta.get("seconds", 0.0)))
-    levels = bundle.box.grid(points_per_dim)
-    start = time.perf_counter()
-    labels = bundle.oracle.label(levels, bundle.h)
-    seconds = time.perf_counter() - start
-    store.put_arrays("grid", key, meta={"seconds": seconds, "h": bundle.h, "points_per_dim": int(points_per_dim)},
-                     levels=levels, labels=labels)
-    return Grid(levels, labels, seconds)
+
+    def compute():
+        hit = load()
+        if hit is not None:
+            return hit
+        levels = bundle.box.grid(points_per_dim)
+        start = time.perf_counter()
+        labels = bundle.oracle.label(levels, bundle.h)
+        seconds = time.perf_counter() - start
+        store.put_arrays("grid", key, meta={"seconds": seconds, "h": bundle.h, "points_per_dim": int(points_per_dim)},
+                         levels=levels, labels=labels)
+        return Grid(levels, labels, seconds)
+
+    return load() or _compute_once(store, "grid", key, compute)
 
 
-def make_sampler_from_config(sampler_cfg: dict):
-    """The sampler a resolved ``cfg.sampler`` mapping describes (bad settings raise ConfigError)."""
-    from .sampling import make_sampler
+def _sampler_spec(sampler_cfg: DictConfig) -> dict:
+    """What determines a sampler's path: its settings minus the budget (paths are budget-free) and progress."""
+    spec = OmegaConf.to_container(sampler_cfg, resolve=True)
+    for key in ("budget", "progress", "name"):
+        spec.pop(key, None)
+    return spec
 
-    params = dict(sampler_cfg)
-    return make_sampler(params.pop("name"), **params)
 
-
-def build_training_set(bundle: OracleBundle, sampler_cfg: dict, seed: int, store: ArtifactStore, sampler=None):
-    """Run the sampler against the oracle: R = {c_t, f(c_t)}, cached per (oracle, sampler config, seed, h).
-
-    ``sampler`` is the one ``sampler_cfg`` describes, when the caller has already built it.
-    """
+def _result_from_arrays(arrays: dict, meta: dict, h: float):
     from .sampling import SampleResult
 
-    # progress only changes what is printed, so it stays out of the key
-    spec = {k: v for k, v in sampler_cfg.items() if k != "progress"}
-    key = stable_hash({"oracle": bundle.oracle.context_key, "sampler": spec, "seed": seed, "h": bundle.h})
-    cached = store.get_arrays("training_set", key)
-    if cached is not None:
-        arrays, meta = cached
-        return SampleResult(levels=arrays["levels"], values=arrays["values"], labels=arrays["labels"].astype(bool),
-                            h=bundle.h, oracle_seconds=meta["oracle_seconds"], sampler_seconds=meta["sampler_seconds"])
-    if sampler is None:
-        sampler = make_sampler_from_config(sampler_cfg)
-    result = sampler.sample(bundle.oracle, bundle.box, bundle.h, seed)
-    store.put_arrays("training_set", key, meta={"oracle_seconds": result.oracle_seconds,
-                                                "sampler_seconds": result.sampler_seconds},
-                     levels=result.levels, values=result.values, labels=result.labels)
+    kwargs = dict(levels=arrays["levels"], values=arrays["values"], labels=arrays["labels"].astype(bool), h=h,
+                  oracle_seconds=float(meta.get("oracle_seconds", 0.0)),
+                  sampler_seconds=float(meta.get("sampler_seconds", 0.0)))
+    result = SampleResult(**kwargs)
+    if "state" in meta and hasattr(result, "state"):
+        result.state = meta["state"]
     return result
 
 
-def build_method_and_predictors(cfg: DictConfig, h: float, seed: int):
-    """The configured imbalance method and predictors (cheap: run first, so bad names fail fast)."""
-    from .imbalance import make_method
-    from .predictors import make_predictors
+def _prefix(result, budget: int):
+    """The first ``budget`` levels of a stored run (a smaller budget's exact run: paths are budget-free)."""
+    import dataclasses
 
-    imb = OmegaConf.to_container(cfg.imbalance, resolve=True)
-    method = make_method(imb.pop("name"), **imb)
-    predictors = make_predictors(OmegaConf.to_container(cfg.predictors, resolve=True), seed=seed, h=h)
-    return method, predictors
+    if len(result.levels) == budget:
+        return result
+    share = budget / max(len(result.levels), 1)
+    changes = {"levels": result.levels[:budget], "values": result.values[:budget], "labels": result.labels[:budget],
+               "oracle_seconds": result.oracle_seconds * share, "sampler_seconds": result.sampler_seconds * share}
+    for name in ("acquisition_values", "step_seconds"):
+        arr = getattr(result, name, None)
+        if isinstance(arr, np.ndarray) and len(arr) > budget:
+            changes[name] = arr[:budget]
+    return dataclasses.replace(result, **changes)
 
 
-def fit_and_score(method, predictors, box: Box, training, grid: Grid, seed: int):
-    """Rebalance R with ``method``, fit ``predictors``, score F1 etc. on the grid."""
-    from .predictors import score_predictors
+def build_training_set(bundle: OracleBundle, sampler, sampler_cfg: DictConfig, seed: int, store: ArtifactStore):
+    """Run the sampler against the oracle: R = {c_t, f(c_t)}, cached per (oracle, sampler, seed, h).
+
+    A stored run at least as long as the budget is cut to it; a shorter or interrupted one is
+    continued (``resume``), so Figure 6's budgets and an extended study share one run per seed.
+    """
+    budget = int(sampler.budget)
+    key = stable_hash({"oracle": bundle.oracle.context_key, "sampler": _sampler_spec(sampler_cfg), "seed": seed,
+                       "h": bundle.h})
+
+    def load():
+        cached = store.get_arrays("training_set", key)
+        return None if cached is None else _result_from_arrays(*cached, h=bundle.h)
+
+    def save(result, complete: bool) -> None:
+        meta = {"oracle_seconds": result.oracle_seconds, "sampler_seconds": result.sampler_seconds,
+                "complete": complete}
+        state = getattr(result, "state", None)
+        if state is not None:
+            meta["state"] = state
+        store.put_arrays("training_set", key, meta=meta, levels=result.levels, values=result.values,
+                         labels=result.labels)
+
+    def compute():
+        stored = load()
+        if stored is not None and len(stored.levels) >= budget:
+            return _prefix(stored, budget)
+        if stored is not None:
+            log.info("sampler: continuing a stored run of %s levels to %s", format_count(len(stored.levels)),
+                     format_count(budget))
+        last_save = [time.monotonic()]
+
+        def on_progress(partial) -> None:
+            # Persist the run every few seconds, so a killed job continues instead of starting over.
+            if time.monotonic() - last_save[0] >= 5.0:
+                last_save[0] = time.monotonic()
+                longest = load()
+                if longest is None or len(longest.levels) < len(partial.levels):
+                    save(partial, complete=False)
+
+        result = sampler.sample(bundle.oracle, bundle.box, bundle.h, seed, resume=stored, on_progress=on_progress)
+        longest = load()
+        if longest is None or len(longest.levels) <= len(result.levels):
+            save(result, complete=True)
+        return result
+
+    stored = load()
+    if stored is not None and len(stored.levels) >= budget:
+        return _prefix(stored, budget)
+    return _compute_once(store, "training_set", f"{key}-{budget}", compute)
+
+
+# --------------------------------------------------------------------------- stage 3: rebalance, fit, score
+
+
+def fit_and_score(method, predictors: dict, box: Box, training, grid: Grid, seed: int):
+    """Rebalance R with ``method``, fit ``predictors`` on R*, score F1 etc. on the grid."""
+    from .scoring import score_predictors
 
     fitted = method.fit_predictors(box.to_unit(training.levels), training.labels, training.values, predictors, seed)
-    return score_predictors(fitted, box.to_unit(grid.levels), grid.labels)
+    return fitted, score_predictors(fitted, box.to_unit(grid.levels), grid.labels)
 
 
-def run(cfg: DictConfig, output_dir: str | Path | None = None) -> dict[str, Any]:
-    """One job: oracle, grid, training set, rebalancing, predictors, scores. Returns a summary dict."""
-    from .errors import CannotRebalanceError
+def _frame(levels: np.ndarray, names, **columns):
+    import pandas as pd
+
+    frame = pd.DataFrame(np.asarray(levels, dtype=float), columns=list(names))
+    for name, values in columns.items():
+        frame[name] = np.asarray(values)
+    return frame
+
+
+def _space_dict(space, box: Box) -> dict:
+    identity = getattr(space, "identity", None)
+    return {"names": list(box.names), "lower": box.lower.tolist(), "upper": box.upper.tolist(),
+            "identity": None if identity is None else np.asarray(identity, dtype=float).tolist()}
+
+
+def budgets_for(budget: int, step: int = 100) -> list[int]:
+    """The Figure-6 budgets logged as ``n_positive_at_<B>``: every ``step`` up to the budget, and the budget."""
+    points = list(range(step, budget + 1, step))
+    if not points or points[-1] != budget:
+        points.append(budget)
+    return points
+
+
+def run(cfg: DictConfig, output_dir: str | Path | None = None):
+    """One job: oracle, grid, training set, rebalancing, predictors, scores -> a ``JobResult``."""
+    from .advice import explain_few_positives, grid_warning
+    from .tracking.result import JobResult
 
     t0 = time.perf_counter()
-    # Build the cheap stages before the expensive ones: a typo in sampler.*, imbalance.* or
-    # predictors.* must not cost a grid labelling first.
-    seed = int(cfg.seed)
-    method, predictors = build_method_and_predictors(cfg, check_threshold(cfg.h), seed)
-    sampler_cfg = OmegaConf.to_container(cfg.sampler, resolve=True)
-    sampler = make_sampler_from_config(sampler_cfg)
-    store = ArtifactStore(Path(cfg.cache_dir) / "artifacts")
-    bundle = build_oracle(cfg)
-    print(f"[oracle] {bundle.info['dataset']} / {bundle.info['model']}: clean accuracy on D "
-          f"(N={bundle.oracle.n}) = {bundle.clean_accuracy:.4f}, h = {bundle.h}")
-    grid = build_grid(bundle, int(cfg.grid.points_per_dim), store)
-    print(f"[grid] {len(grid.levels)} levels: {grid.n_positive} positive, {grid.n_negative} negative "
-          f"({grid.seconds:.1f} s to label)")
-    summary: dict[str, Any] = {**bundle.info, "h": bundle.h, "grid_positive": grid.n_positive,
-                               "grid_negative": grid.n_negative}
-    training = build_training_set(bundle, sampler_cfg, seed, store, sampler=sampler)
-    print(f"[sampler] {sampler_cfg['name']}: {len(training.levels)} levels, {training.n_positive} positive "
-          f"(oracle {training.oracle_seconds:.1f} s, sampler overhead {training.sampler_seconds:.1f} s)")
-    summary["n_positive_sampled"] = training.n_positive
+    comp = build_components(cfg)
+    settings = comp.settings
+    seed = int(settings.seed)
+    store = ArtifactStore(Path(settings.cache_dir) / "artifacts")
+    _probe_cache(settings.cache_dir)
+    if settings.dry_run:
+        from .estimate import print_plan
+
+        print_plan(cfg, comp)
+        return JobResult(summary={"dry_run": 1}, skipped="dry run", tags=_tags(cfg, comp))
+    log.info("job: dataset=%s model=%s sampler=%s imbalance=%s seed=%d h=%s", comp.labels["dataset"],
+             comp.labels["model"], comp.labels["sampler"], comp.labels["imbalance"], seed, settings.h)
+
+    timings: dict[str, float] = {}
+    bundle = build_oracle(cfg, comp)
+    log.info("oracle: %s / %s, clean accuracy on D (N=%s) = %.4f, h = %s", bundle.info["dataset"],
+             bundle.info["model"], format_count(bundle.oracle.n), bundle.clean_accuracy, bundle.h)
+
+    from .estimate import announce_grid, announce_sampling
+
+    points = int(settings.grid.points_per_dim)
+    announce_grid(bundle, points, store)
+    start = time.perf_counter()
+    grid = build_grid(bundle, points, store)
+    timings["seconds_oracle_grid"] = time.perf_counter() - start
+    log.info("grid: %s levels, %s positive, %s negative", format_count(len(grid.levels)),
+             format_count(grid.n_positive), format_count(grid.n_negative))
+    warning = grid_warning(grid)
+    if warning:
+        log.warning(warning)
+
+    announce_sampling(bundle, comp.sampler, comp.labels["sampler"])
+    start = time.perf_counter()
+    training = build_training_set(bundle, comp.sampler, cfg.sampler, seed, store)
+    timings["seconds_sampling"] = time.perf_counter() - start
+    timings["seconds_gp_overhead"] = float(training.sampler_seconds)
+    log.info("sampler: %s, %s levels, %s positive (oracle %.1f s, sampler overhead %.1f s)", comp.labels["sampler"],
+             format_count(len(training.levels)), format_count(training.n_positive), training.oracle_seconds,
+             training.sampler_seconds)
+
+    names = list(bundle.box.names)
+    summary: dict[str, Any] = {
+        "clean_accuracy": bundle.clean_accuracy, "grid_positive": grid.n_positive,
+        "grid_negative": grid.n_negative, "n_positive_sampled": training.n_positive,
+        "n_sampled": len(training.levels),
+    }
+    for b in budgets_for(len(training.levels)):
+        summary[f"n_positive_at_{b}"] = int(np.count_nonzero(training.labels[:b]))
+    result = JobResult(summary=summary, space=_space_dict(comp.space, bundle.box), tags=_tags(cfg, comp),
+                       training=_frame(training.levels, names, f=training.values, label=training.labels.astype(int)))
+    advice = explain_few_positives(training, bundle.h, comp.labels["sampler"], bundle.box)
     try:
-        scores = fit_and_score(method, predictors, bundle.box, training, grid, seed)
+        fitted, scores = fit_and_score(comp.method, comp.predictors, bundle.box, training, grid, seed)
     except CannotRebalanceError as err:
-        print(f"[imbalance] skipped: {err}")
-        summary["skipped"] = str(err)
-        scores = None
+        result.skipped = str(err)
+        log.warning("imbalance: skipped: %s", err)
+        fitted, scores = None, None
+    if advice:
+        for line in advice:
+            log.warning(line)
     if scores is not None:
-        print(scores.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-        summary.update({f"f1_{name}": float(v) for name, v in zip(scores["predictor"], scores["f1"])})
+        _record_scores(result, scores, fitted, comp, bundle.box, names)
+        log.info("F1 on the grid:\n%s", scores.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
         if output_dir is not None:
             Path(output_dir).mkdir(parents=True, exist_ok=True)
             scores.to_csv(Path(output_dir) / "scores.csv", index=False)
-    summary["oracle_images_evaluated"] = bundle.oracle.images_evaluated  # 0 when everything came from cache
+    elif output_dir is not None:
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        (Path(output_dir) / "skipped.txt").write_text(f"{result.skipped}\n" + "".join(f"{a}\n" for a in advice))
+    stats = getattr(comp.method, "stats_", None) or {}
+    timings["seconds_rebalancing"] = float(stats.get("rebalance_seconds") or 0.0)
+    timings["seconds_predictors"] = float(stats.get("predictors_seconds") or 0.0)
+    summary.update(timings)
+    summary["oracle_images_evaluated"] = int(bundle.oracle.images_evaluated)  # 0 when all came from cache
     summary["wall_seconds"] = time.perf_counter() - t0
-    return summary
+    result.grid = grid
+    result.bundle = bundle
+    return result
+
+
+def _tags(cfg: DictConfig, comp: Components) -> dict[str, str]:
+    return {"dataset": comp.labels["dataset"], "model": comp.labels["model"], "sampler": comp.labels["sampler"],
+            "imbalance": comp.labels["imbalance"], "seed": str(int(comp.settings.seed)), "h": str(comp.settings.h),
+            "study": str(comp.settings.study or "")}
+
+
+def _record_scores(result, scores, fitted, comp: Components, box: Box, names) -> None:
+    summary = result.summary
+    for row in scores.itertuples(index=False):
+        for metric in ("f1", "precision", "recall", "balanced_accuracy"):
+            summary[f"{metric}_{row.predictor}"] = float(getattr(row, metric))
+    result.scores = scores.loc[:, ["predictor", "f1", "precision", "recall", "balanced_accuracy"]]
+    result.fitted = dict(fitted)
+    stats = getattr(comp.method, "stats_", None) or {}
+    for key in ("n_synthetic_proposed", "n_synthetic_kept"):
+        if stats.get(key) is not None:
+            summary[key] = int(stats[key])
+    if stats.get("rebalanced_X_unit") is not None:
+        mask = np.asarray(stats.get("synthetic_mask"), dtype=bool)
+        result.rebalanced = _frame(box.from_unit(np.asarray(stats["rebalanced_X_unit"])), names,
+                                   label=np.asarray(stats["rebalanced_y"]).astype(int),
+                                   origin=np.where(mask, "synthetic", "real"))
+    if stats.get("proposals_X_unit") is not None:
+        result.proposals = _frame(box.from_unit(np.asarray(stats["proposals_X_unit"])), names,
+                                  kept=np.asarray(stats["proposals_kept"]).astype(int),
+                                  variance=np.asarray(stats.get("proposals_variance")))
+
+
+def _probe_cache(cache_dir: str) -> None:
+    """A cache that cannot be written fails now, in one line, not after the model is trained."""
+    from . import artifacts
+
+    probe = getattr(artifacts, "probe_writable", None)
+    if probe is not None:
+        probe(Path(cache_dir))
