@@ -13,7 +13,7 @@ install: $(STAMP)
 
 # The lock pins every package, so pip installs exactly it without resolving (--no-deps):
 # smote-variants' declared TensorFlow stays out, torch 2.14.1 comes from the local wheel cache.
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock pyproject.toml setup.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .

@@ -1,0 +1,14 @@
+"""Packaging beyond what pyproject.toml can say: conf/ ships inside the package.
+
+An installed (non-editable) copy finds its Hydra configs as distortion_reliability/conf, so
+`model: auto` and every script compose the same configs as a source checkout
+(config.conf_dir() looks there first, then at the checkout's conf/).
+"""
+
+from setuptools import find_packages, setup
+
+setup(
+    packages=find_packages("src") + ["distortion_reliability.conf"],
+    package_dir={"": "src", "distortion_reliability.conf": "conf"},
+    package_data={"distortion_reliability.conf": ["*.yaml", "**/*.yaml"]},
+)
