@@ -1,39 +1,99 @@
-"""Every config composes, and every group's keys are accepted by the factory it feeds.
+"""Every config composes and instantiates; root keys are typed and checked once.
 
-Constructing (not running) each sampler, imbalance method and predictor from its YAML catches a
-config key that drifted from the code, the way a user would hit it: at `python run.py ...`.
+Like lightning-hydra-template's test_configs.py: each option of each group is composed through
+Hydra and built with ``hydra.utils.instantiate`` from its ``_target_`` (no oracle, no data read),
+so a YAML key that drifted from the code fails here, the way a user would hit it.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
 
+from distortion_reliability.config import GROUPS, RootSchema, compose_config, conf_dir, resolve_model_config, validate
 from distortion_reliability.errors import ConfigError
-from distortion_reliability.pipeline import CONF_DIR, compose_config, resolve_model_config
+from distortion_reliability.pipeline import build_components, instantiate_group
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def names(group: str) -> list[str]:
-    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (conf_dir() / group).glob("*.yaml"))
+
+
+def test_every_group_option_has_a_target():
+    for group in GROUPS:
+        for option in options(group):
+            node = OmegaConf.load(conf_dir() / group / f"{option}.yaml")
+            has_target = "_target_" in node or "defaults" in node or option == "auto"
+            if group == "predictors":
+                has_target = all("_target_" in v for k, v in node.items() if k not in ("name", "defaults"))
+            assert has_target, f"conf/{group}/{option}.yaml has no _target_"
 
 
 def test_default_config_is_the_offline_embedded_default():
     cfg = compose_config()
     assert cfg.dataset.name == "digits"
     assert resolve_model_config(cfg).name == "small_cnn"
+    assert cfg.sampler.name == "gp" and cfg.imbalance.name == "smote_gp"  # the paper's method
     assert cfg.grid.points_per_dim == 4
-    assert 0 < cfg.h < 1
+    validate(cfg)
 
 
-@pytest.mark.parametrize("dataset", names("dataset"))
-def test_each_dataset_composes_with_its_default_model(dataset):
+def test_default_components_build_without_io(tmp_path):
+    comp = build_components(compose_config([f"data_dir={tmp_path}", f"cache_dir={tmp_path}/cache"]))
+    assert comp.labels["sampler"] == "gp" and comp.labels["model"] == "small_cnn"
+    assert set(comp.predictors) == {"dt", "rf", "lr", "svm", "nn"}
+    assert comp.space.box.d == 6
+    assert not (tmp_path / "cache").exists()  # building is cheap: nothing written
+
+
+@pytest.mark.parametrize("dataset", options("dataset"))
+def test_each_dataset_instantiates_with_its_default_model(dataset, tmp_path):
     cfg = compose_config([f"dataset={dataset}"])
+    ds = instantiate_group(cfg.dataset, "dataset", data_dir=str(tmp_path))  # reads no file yet
+    assert ds.h == pytest.approx(cfg.h)
     model = resolve_model_config(cfg)
     assert model.name == cfg.dataset.default_model
-    assert (CONF_DIR / "model" / f"{model.name}.yaml").is_file()
-    assert 0 <= cfg.h <= 1
+    assert callable(instantiate_group(model, "model"))
+
+
+@pytest.mark.parametrize("model", [m for m in options("model") if m != "auto"])
+def test_each_model_option_instantiates_a_factory(model):
+    cfg = compose_config([f"model={model}"])
+    assert callable(instantiate_group(cfg.model, "model"))
+
+
+@pytest.mark.parametrize("group", ["distortion", "sampler", "imbalance"])
+def test_each_option_instantiates(group):
+    for option in options(group):
+        cfg = compose_config([f"{group}={option}"])
+        assert instantiate_group(cfg[group], group) is not None, option
+
+
+def test_each_predictors_option_builds():
+    from distortion_reliability.predictors import build_predictors
+
+    for option in options("predictors"):
+        built = build_predictors(compose_config([f"predictors={option}"]).predictors)
+        assert built and all(hasattr(p, "fit") for p in built.values())
+
+
+@pytest.mark.parametrize("experiment", options("experiment"))
+def test_each_experiment_composes_and_builds(experiment, tmp_path):
+    cfg = compose_config([f"experiment={experiment}", f"data_dir={tmp_path}"])
+    comp = build_components(cfg)
+    assert comp.labels["model"] == cfg.dataset.default_model or comp.labels["model"] == cfg.model.name
+
+
+def test_sampler_label_is_the_chosen_option_not_the_parent_config():
+    cfg = compose_config(["sampler=gp_sqrt"], return_hydra_config=True)
+    comp = build_components(cfg)
+    assert comp.labels["sampler"] == "gp_sqrt"
 
 
 def test_model_override_keys_survive_auto():
@@ -42,62 +102,64 @@ def test_model_override_keys_survive_auto():
     assert model.name == "lenet5" and model.checkpoint == "/x/y.pt"
 
 
-def test_paper_table2_thresholds():
+def test_dataset_facts_come_from_the_dataset_yaml():
     expected = {"mnist": 0.90, "fashion_mnist": 0.75, "cifar10": 0.85, "cifar100": 0.65,
                 "tiny_imagenet": 0.45, "imagenette": 0.70}
     for dataset, h in expected.items():
         assert compose_config([f"dataset={dataset}"]).h == pytest.approx(h)
+    assert OmegaConf.to_container(compose_config(["dataset=cifar10"]).imbalance, resolve=True)["v"] == 0.05
 
 
-@pytest.mark.parametrize("sampler", names("sampler"))
-def test_each_sampler_config_builds(sampler):
-    from distortion_reliability.sampling import make_sampler
-
-    params = OmegaConf.to_container(compose_config([f"sampler={sampler}"]).sampler, resolve=True)
-    assert make_sampler(params.pop("name"), **params) is not None
-
-
-@pytest.mark.parametrize("method", [n for n in names("imbalance") if n != "sv"])
-def test_each_imbalance_config_builds(method):
-    from distortion_reliability.imbalance import make_method
-
-    params = OmegaConf.to_container(compose_config([f"imbalance={method}"]).imbalance, resolve=True)
-    assert params["name"] == method
-    assert make_method(params.pop("name"), **params) is not None
-
-
-def test_seventeen_baselines_none_and_smote_gp_are_configured():
-    baselines = {"reweight", "random_under", "nearmiss", "random_over", "smote", "adasyn", "smote_borderline",
-                 "smote_svm", "smote_enn", "smote_tomek", "smote_wb", "spe", "mesa", "gan", "vae", "ctgan", "tvae"}
-    assert len(baselines) == 17
-    assert set(names("imbalance")) == baselines | {"none", "smote_gp", "sv"}
+BAD = [
+    ("grid.points_per_dim=2.5", "grid.points_per_dim"),
+    ("progress=maybe", "progress"),
+    ("threads=0", "threads"),
+    ("seed=abc", "seed"),
+    ("seed=-1", "seed"),
+    ("device=tpu", "device"),
+    ("+oracle.bogus=1", "oracle.bogus"),
+    ("+bogus=1", "bogus"),
+    ("cache_dir=''", "cache_dir"),
+    ("h=1.5", "h"),
+    ("oracle.precision=fp8", "oracle.precision"),
+    ("grid.points_per_dim=1", "grid.points_per_dim"),
+]
 
 
-def test_predictors_config_builds_five():
-    from distortion_reliability.predictors import make_predictors
-
-    params = OmegaConf.to_container(compose_config().predictors, resolve=True)
-    assert sorted(make_predictors(params, seed=0, h=0.5)) == ["dt", "lr", "nn", "rf", "svm"]
-
-
-def test_unknown_group_option_lists_valid_names():
-    from hydra.errors import MissingConfigException
-
-    with pytest.raises(MissingConfigException, match="cifar10"):
-        compose_config(["dataset=nope"])
+@pytest.mark.parametrize(("override", "field"), BAD)
+def test_bad_root_values_name_their_field(override, field):
+    with pytest.raises(ConfigError) as err:
+        validate(compose_config([override]))
+    assert err.value.field == field
+    assert str(err.value).startswith(f"{field}: ")
 
 
-def test_distortion_config_matches_table1():
-    from distortion_reliability.distortions import DistortionSpace
-
-    space = DistortionSpace.from_config(OmegaConf.to_container(compose_config().distortion, resolve=True))
-    assert space.names == ("scale", "rotation", "translation_x", "translation_y", "darkness", "rain")
-    assert space.box.lower.tolist() == [0.7, 0.0, -0.2, -0.2, 0.7, 0.0]
-    assert space.box.upper.tolist() == [1.3, 90.0, 0.2, 0.2, 1.3, 1.0]
+def test_validate_returns_typed_settings():
+    settings = validate(compose_config(["threads=2", "h=0.3"]))
+    assert isinstance(settings, RootSchema)
+    assert settings.threads == 2 and settings.h == 0.3 and settings.oracle.precision == "bf16"
 
 
-def test_bad_threshold_is_named():
-    from distortion_reliability.pipeline import build_oracle
+@pytest.mark.parametrize("override", ["imbalance.k_neighbors=0", "sampler.budget=-5", "+predictors.dt.max_depth=-3",
+                                      "+sampler.bogus=1", "+imbalance.bogus=1"])
+def test_bad_group_settings_fail_when_built(override, tmp_path):
+    with pytest.raises(ConfigError):
+        comp = build_components(compose_config([override, f"data_dir={tmp_path}"]))
+        # some estimators check their parameters only when fitted
+        import numpy as np
 
-    with pytest.raises(ConfigError, match="^h must lie in"):
-        build_oracle(compose_config(["h=1.5"]))
+        X = np.random.default_rng(0).random((20, 6))
+        y = np.r_[np.ones(8), np.zeros(12)].astype(int)
+        comp.method.fit_predictors(X, y, X[:, 0], comp.predictors, 0)
+
+
+@pytest.mark.parametrize(("override", "field"), [("grid.points_per_dim=2.5", "grid.points_per_dim"),
+                                                 ("+oracle.bogus=1", "oracle.bogus"),
+                                                 ("device=tpu", "device")])
+def test_entry_point_prints_one_error_line_and_exits_2(override, field, tmp_path):
+    proc = subprocess.run([sys.executable, "run.py", override, "tracking=none", f"hydra.run.dir={tmp_path}/out"],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines == [line for line in lines if line.startswith(f"error: {field}: ")], proc.stderr
+    assert len(lines) == 1 and "Traceback" not in proc.stderr
