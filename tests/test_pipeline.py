@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from distortion_reliability.pipeline import compose_config, run
+from distortion_reliability.pipeline import build_training_set, compose_config, run
 
-REPO_ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
-TINY = ["dataset.verification_size=200", "grid.points_per_dim=3", "sampler.budget=40", "imbalance=smote",
-        "h=0.3", "progress=false", "oracle.precision=fp32"]
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TINY = ["dataset.verification_size=200", "grid.points_per_dim=3", "sampler=random", "sampler.budget=40",
+        "imbalance=smote", "h=0.3", "progress=false", "oracle.precision=fp32"]
 
 
 @pytest.fixture(scope="module")
@@ -24,24 +26,43 @@ def cache_dir(tmp_path_factory):
 def test_run_end_to_end_then_fully_cached(cache_dir, tmp_path):
     cfg = compose_config(TINY + [f"cache_dir={cache_dir}"])
     first = run(cfg, output_dir=tmp_path)
-    assert first["grid_positive"] + first["grid_negative"] == 3**6
-    assert 0 < first["grid_positive"] < 3**6  # the grid holds the identity level, so some levels are reliable
-    assert 0.0 <= first["f1_mean"] <= 1.0
+    s = first.summary
+    assert s["grid_positive"] + s["grid_negative"] == 3**6
+    assert 0 < s["grid_positive"] < 3**6  # the grid holds the identity level, so some levels are reliable
+    assert 0.0 <= s["f1_mean"] <= 1.0
     scores = pd.read_csv(tmp_path / "scores.csv")
-    np.testing.assert_allclose(scores.loc[scores.predictor != "mean", "f1"].mean(), first["f1_mean"])
-    assert first["oracle_images_evaluated"] > 0
+    np.testing.assert_allclose(scores.loc[scores.predictor != "mean", "f1"].mean(), s["f1_mean"])
+    assert s["oracle_images_evaluated"] > 0
+    assert s["n_positive_at_40"] == s["n_positive_sampled"] == int(first.training["label"].sum())
+    assert list(first.training.columns[:6]) == first.space["names"]
+    assert set(first.fitted) == {"dt", "rf", "lr", "svm", "nn"}
+    assert first.tags["sampler"] == "random" and first.tags["imbalance"] == "smote"
+    assert (first.rebalanced["origin"] == "synthetic").sum() == s["n_synthetic_kept"] > 0
 
-    again = run(cfg)  # grid, training set and model all come from the cache
+    again = run(cfg).summary  # grid, training set and model all come from the cache
     assert again["oracle_images_evaluated"] == 0
     assert {k: again[k] for k in ("grid_positive", "n_positive_sampled", "f1_mean")} == \
-           {k: first[k] for k in ("grid_positive", "n_positive_sampled", "f1_mean")}
+           {k: s[k] for k in ("grid_positive", "n_positive_sampled", "f1_mean")}
 
 
 def test_different_seed_resamples_but_reuses_the_grid(cache_dir):
-    cfg = compose_config(TINY + [f"cache_dir={cache_dir}", "seed=1"])
-    out = run(cfg)
+    out = run(compose_config(TINY + [f"cache_dir={cache_dir}", "seed=1"])).summary
     # Only the 40 new training levels can need the oracle; the 729 grid levels are cached.
     assert out["oracle_images_evaluated"] <= 40 * 200
+
+
+def test_smaller_budget_is_a_prefix_and_larger_continues(cache_dir):
+    from distortion_reliability.artifacts import ArtifactStore
+    from distortion_reliability.pipeline import build_components, build_oracle
+
+    base = TINY + [f"cache_dir={cache_dir}", "seed=2"]
+    long = run(compose_config(base + ["sampler.budget=30"]))
+    short = run(compose_config(base + ["sampler.budget=20"]))
+    assert short.summary["oracle_images_evaluated"] == 0
+    np.testing.assert_array_equal(short.training.to_numpy(), long.training.to_numpy()[:20])
+    longer = run(compose_config(base + ["sampler.budget=40"]))
+    assert longer.summary["oracle_images_evaluated"] <= 10 * 200  # only the 10 new levels
+    np.testing.assert_array_equal(longer.training.to_numpy()[:30], long.training.to_numpy())
 
 
 def test_progress_switch_reaches_the_sampler_and_stays_out_of_cache_keys(cache_dir):
@@ -50,84 +71,69 @@ def test_progress_switch_reaches_the_sampler_and_stays_out_of_cache_keys(cache_d
     loud = compose_config([o for o in TINY if o != "progress=false"] + [f"cache_dir={cache_dir}"])
     assert loud.sampler.progress is True
     run(quiet)
-    assert run(loud)["oracle_images_evaluated"] == 0  # same grid and training set, only the printing differs
+    assert run(loud).summary["oracle_images_evaluated"] == 0  # same grid and training set, only printing differs
 
 
-def test_hydra_entry_point(cache_dir, tmp_path):
+def test_no_positives_explains_itself_and_the_suggested_h_works(cache_dir, tmp_path, caplog):
+    cfg = compose_config(TINY + [f"cache_dir={cache_dir}", "h=0.999", "seed=3"])
+    with caplog.at_level("INFO"):
+        result = run(cfg, output_dir=tmp_path)
+    assert result.summary["n_positive_sampled"] == 0 and result.skipped
+    text = caplog.text
+    assert "the highest f found is" in text
+    suggested = re.search(r"- h=([0-9.]+):", text)
+    assert suggested, text
+    assert (tmp_path / "skipped.txt").is_file()
+    again = run(compose_config(TINY + [f"cache_dir={cache_dir}", f"h={suggested.group(1)}", "seed=3"]))
+    assert again.summary["n_positive_sampled"] > 0
+
+
+def test_dry_run_evaluates_nothing_and_estimates_each_stage(cache_dir, caplog):
+    from distortion_reliability import estimate
+
+    calls = []
+    original = estimate.print_plan
+
+    def spy(cfg, comp):
+        out = original(cfg, comp)
+        calls.append(out)
+        return out
+
+    cfg = compose_config(TINY + [f"cache_dir={cache_dir}", "dry_run=true", "grid.points_per_dim=4"])
+    with caplog.at_level("INFO"):
+        estimate.print_plan = spy
+        try:
+            result = run(cfg)
+        finally:
+            estimate.print_plan = original
+    assert result.skipped == "dry run"
+    assert "grid: 4,096 levels" in caplog.text and "sampler: 40 levels" in caplog.text
+    assert calls and calls[0]["rate"] > 0
+
+
+def test_grid_estimate_is_within_a_factor_of_two(tmp_path, caplog):
+    cfg = compose_config(TINY + [f"cache_dir={tmp_path}", "grid.points_per_dim=4"])
+    with caplog.at_level("INFO"):
+        result = run(cfg)
+    match = re.search(r"-> ~([0-9.]+) (s|min) here", caplog.text)
+    assert match, caplog.text
+    estimate = float(match.group(1)) * (60 if match.group(2) == "min" else 1)
+    measured = result.summary["seconds_oracle_grid"]
+    assert measured / 2 <= max(estimate, 1.0) <= max(measured * 2, 2.0)
+
+
+def test_hydra_entry_point_logs_to_file_and_prints_clean_output(cache_dir, tmp_path):
     proc = subprocess.run(
-        [sys.executable, "run.py", *TINY, f"cache_dir={cache_dir}", f"hydra.run.dir={tmp_path}/out"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "[grid] 729 levels" in proc.stdout
-    assert (tmp_path / "out" / "scores.csv").is_file()
-    assert (tmp_path / "out" / ".hydra" / "config.yaml").is_file()
-
-
-def test_bad_override_fails_with_named_field(cache_dir, tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "run.py", *TINY, f"cache_dir={cache_dir}", "grid.points_per_dim=1",
+        [sys.executable, "run.py", *TINY, f"cache_dir={cache_dir}", "progress=true", "tracking=none", "report=false",
          f"hydra.run.dir={tmp_path}/out"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
     )
-    assert proc.returncode != 0
-    assert "points_per_dim must be an integer >= 2, got 1" in proc.stderr
-
-
-@pytest.mark.parametrize("override", ["imbalance.k_neighbors=0", "sampler.budget=-5", "+predictors.dt.max_depth=-3"])
-def test_bad_method_sampler_or_predictor_settings_fail_before_the_oracle(monkeypatch, cache_dir, override):
-    from distortion_reliability import pipeline
-    from distortion_reliability.errors import ConfigError
-
-    def no_oracle(cfg):
-        raise AssertionError("the oracle was built before the cheap stages were validated")
-
-    monkeypatch.setattr(pipeline, "build_oracle", no_oracle)
-    with pytest.raises(ConfigError):
-        run(compose_config(TINY + [f"cache_dir={cache_dir}", override]))
-
-
-def test_bad_input_prints_one_line_without_traceback(cache_dir, tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "run.py", *TINY, f"cache_dir={cache_dir}", "h=1.5", f"hydra.run.dir={tmp_path}/out"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
-    )
-    assert proc.returncode == 2
-    assert "error: h must lie in [0, 1], got 1.5" in proc.stderr
-    assert "Traceback" not in proc.stderr
-
-
-@pytest.mark.parametrize(("experiment", "dataset", "model", "h", "v"),
-                         [("paper_mnist", "mnist", "lenet5", 0.9, 0.005),
-                          ("paper_cifar10", "cifar10", "cifar_resnet20", 0.85, 0.05)])
-def test_paper_experiments_pin_the_papers_settings(experiment, dataset, model, h, v):
-    from omegaconf import OmegaConf
-
-    cfg = compose_config([f"experiment={experiment}"])
-    assert (cfg.dataset.name, cfg.model.name, cfg.h, cfg.sampler.name, cfg.sampler.budget) == (dataset, model, h, "gp", 600)
-    assert OmegaConf.to_container(cfg.imbalance, resolve=True)["v"] == v
-    # Sweeping other methods on top stays valid: v belongs to smote_gp's config only.
-    other = compose_config([f"experiment={experiment}", "imbalance=smote"])
-    assert "v" not in other.imbalance
-
-
-def test_sweep_scripts_cover_every_method_but_the_generic_adapter():
-    import re
-
-    from distortion_reliability.imbalance import METHOD_NAMES
-
-    text = (REPO_ROOT / "experiments" / "imbalance_sweep.sh").read_text()
-    listed = ",".join(re.findall(r'methods="(?:\$methods,)?([^"]+)"', text)).split(",")
-    assert sorted(listed) == sorted(m for m in METHOD_NAMES if m != "sv")
-
-
-def test_multirun_sweeps_write_one_scores_table_per_job(cache_dir, tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "run.py", "-m", *TINY, "imbalance=smote,none", f"cache_dir={cache_dir}",
-         f"hydra.sweep.dir={tmp_path}/sweep"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
-    )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    tables = sorted((tmp_path / "sweep").glob("*/scores.csv"))
-    assert len(tables) == 2
-    assert [pd.read_csv(t).shape[0] for t in tables] == [6, 6]  # five predictors + their mean
+    out = proc.stdout + proc.stderr
+    assert "grid: 729 levels" in proc.stdout
+    assert "\x1b[" not in out and "\r" not in out  # piped: no progress-bar control codes
+    assert "FutureWarning" not in out
+    assert proc.stdout.strip().splitlines()[-1].startswith("summary: f1_mean=")
+    log = (tmp_path / "out" / "run.log").read_text()
+    assert "grid: 729 levels" in log and "sampler: random" in log
+    assert (tmp_path / "out" / "scores.csv").is_file()
