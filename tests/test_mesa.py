@@ -13,15 +13,9 @@ from sklearn.tree import DecisionTreeClassifier
 from threadpoolctl import threadpool_limits
 
 from distortion_reliability.errors import CannotRebalanceError, ConfigError, UnknownNameError
-from distortion_reliability.imbalance.mesa import (
-    MESAClassifier,
-    _EnsembleEnv,
-    _ReplayBuffer,
-    _SACAgent,
-    gaussian_hardness_weights,
-    meta_sample,
-    meta_state,
-)
+from distortion_reliability.imbalance.mesa import MESAClassifier, gaussian_hardness_weights, meta_sample, meta_state
+from distortion_reliability.imbalance.mesa.env import _EnsembleEnv
+from distortion_reliability.imbalance.mesa.sac import _ReplayBuffer, _SACAgent
 
 torch.set_num_threads(1)
 
