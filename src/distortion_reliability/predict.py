@@ -1,0 +1,282 @@
+"""Will my model still work under these distortions? Ask a run's fitted distortion-classifiers.
+
+    python -m distortion_reliability.predict run=<run id|latest> levels='rotation=30,rain=0.4' [--out answers.csv]
+    python -m distortion_reliability.predict run=latest levels=levels.csv
+
+``levels`` is a CSV file (one column per distortion, natural units) or ``name=value,...`` pairs, several
+levels separated by ``;``. A distortion left out takes its identity level (scale 1, rotation 0, shifts
+0, darkness 1, rain 0). For each level it prints each predictor's answer (reliable / not), their
+majority vote, and P(reliable) where the predictor has ``predict_proba``; nothing runs the image
+classifier. The predictors are the run's ``predictors/<name>`` ``mlflow.sklearn`` artifacts, fitted on
+levels scaled to the unit cube by the run's ``space.json``.
+
+Bad input (a level outside C, an unknown distortion, an unknown run id, no store) prints one
+``error:`` line and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+USAGE = ("usage: python -m distortion_reliability.predict run=<run id|latest> "
+         "levels=<CSV file|'scale=1.1,rotation=20;rain=0.5'> [--out file.csv] [uri=<tracking uri>]")
+
+
+class PredictError(Exception):
+    """Bad input: printed as one ``error:`` line, exit status 2."""
+
+
+@dataclass
+class LoadedRun:
+    """A run's distortion-classifiers and the space they were fitted in."""
+
+    run_id: str
+    space: Any  # reports.maps.SpaceSpec
+    predictors: dict[str, Any]
+    tags: dict[str, str] = field(default_factory=dict)
+    experiment: str = ""
+
+
+# --------------------------------------------------------------------------- loading
+def _client(uri: str | None):
+    from .reports.runs import ReportError, client_for
+
+    try:
+        return client_for(uri)
+    except ReportError as err:
+        raise PredictError(str(err)) from None
+
+
+def _has_artifact(client, run_id: str, path: str) -> bool:
+    try:
+        return any(True for _ in client.list_artifacts(run_id, path))
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def resolve_run(client, run: str) -> str:
+    """A run id as given, or ``latest``: the most recent FINISHED run that has predictors and space.json."""
+    from mlflow.exceptions import MlflowException
+
+    if run != "latest":
+        try:
+            return client.get_run(run).info.run_id
+        except MlflowException:
+            raise PredictError(f"unknown run id {run!r} in the MLflow store {client.tracking_uri}") from None
+    exps = [e.experiment_id for e in client.search_experiments()]
+    if exps:
+        runs = client.search_runs(exps, filter_string="attributes.status = 'FINISHED'", max_results=200,
+                                  order_by=["attributes.start_time DESC"])
+        for r in runs:
+            if _has_artifact(client, r.info.run_id, "predictors"):
+                return r.info.run_id
+    raise PredictError(f"no FINISHED run with fitted predictors in the MLflow store {client.tracking_uri}")
+
+
+def load_run(run: str, uri: str | None = None) -> LoadedRun:
+    """Load ``run``'s ``space.json`` and every ``predictors/<name>`` model (``run='latest'`` allowed)."""
+    import json
+
+    import mlflow.artifacts
+    import mlflow.sklearn
+
+    from .reports.maps import SpaceSpec
+
+    client = _client(uri)
+    run_id = resolve_run(client, run)
+    info = client.get_run(run_id)
+    exp = client.get_experiment(info.info.experiment_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            sp = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="space.json", dst_path=tmp,
+                                                     tracking_uri=client.tracking_uri)
+            space = SpaceSpec.from_any(json.loads(Path(sp).read_text()))
+        except Exception as err:  # noqa: BLE001
+            raise PredictError(f"run {run_id} has no readable space.json artifact ({type(err).__name__})") from None
+        predictors: dict[str, Any] = {}
+        if _has_artifact(client, run_id, "predictors"):
+            local = Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="predictors", dst_path=tmp,
+                                                             tracking_uri=client.tracking_uri))
+            for sub in sorted(p for p in local.iterdir() if (p / "MLmodel").is_file()):
+                predictors[sub.name] = mlflow.sklearn.load_model(str(sub))
+        if not predictors:  # MLflow 3 logged models of this run (log_model(name=...)) as a fallback
+            predictors = _logged_models(client, info)
+    if not predictors:
+        raise PredictError(f"run {run_id} has no fitted predictors (artifacts predictors/<name>)")
+    return LoadedRun(run_id, space, _paper_order(predictors), dict(info.data.tags), exp.name if exp else "")
+
+
+def _logged_models(client, info) -> dict[str, Any]:
+    try:
+        import mlflow
+        import mlflow.sklearn
+
+        models = mlflow.search_logged_models(experiment_ids=[info.info.experiment_id],
+                                             filter_string=f"source_run_id = '{info.info.run_id}'",
+                                             output_format="list")
+        out = {}
+        for m in models:
+            name = m.name.split("/")[-1].removeprefix("predictors_").removeprefix("predictor_")
+            out[name] = mlflow.sklearn.load_model(m.model_uri)
+        return out
+    except Exception as err:  # noqa: BLE001
+        log.debug("no logged models: %s", err)
+        return {}
+
+
+def _paper_order(predictors: dict[str, Any]) -> dict[str, Any]:
+    order = ("dt", "rf", "lr", "svm", "nn")
+    return {k: predictors[k] for k in sorted(predictors, key=lambda n: (order.index(n) if n in order else 99, n))}
+
+
+# --------------------------------------------------------------------------- levels
+def parse_levels(text: str, space) -> pd.DataFrame:
+    """Levels in natural units from a CSV path or ``name=value,...;name=value`` (missing names: identity)."""
+    names = list(space.names)
+    path = Path(text)
+    if text.endswith(".csv") or path.is_file():
+        if not path.is_file():
+            raise PredictError(f"levels file {text} does not exist")
+        try:
+            given = pd.read_csv(path)
+        except Exception as err:  # noqa: BLE001
+            raise PredictError(f"cannot read levels file {text}: {err}") from None
+        records = given.to_dict("records")
+    else:
+        records = []
+        for k, part in enumerate(p for p in text.split(";") if p.strip()):
+            rec = {}
+            for item in (i for i in part.split(",") if i.strip()):
+                if "=" not in item:
+                    raise PredictError(f"level {k + 1}: {item.strip()!r} is not name=value")
+                key, value = (s.strip() for s in item.split("=", 1))
+                rec[key] = value
+            records.append(rec)
+    if not records:
+        raise PredictError("levels is empty")
+    rows = []
+    for k, rec in enumerate(records):
+        unknown = [c for c in rec if c not in names]
+        if unknown:
+            raise PredictError(f"unknown distortion {unknown[0]!r} (this run's distortions: {', '.join(names)})")
+        row = []
+        for j, name in enumerate(names):
+            raw = rec.get(name)
+            if raw is None or (isinstance(raw, float) and np.isnan(raw)):
+                row.append(float(space.identity[j]))
+                continue
+            try:
+                value = float(raw)
+            except (TypeError, ValueError):
+                raise PredictError(f"level {k + 1}: {name}={raw!r} is not a number") from None
+            lo, hi = float(space.lower[j]), float(space.upper[j])
+            tol = 1e-9 * max(1.0, abs(hi - lo))
+            if not np.isfinite(value) or value < lo - tol or value > hi + tol:
+                raise PredictError(f"level {k + 1}: {name}={value:g} is outside C (its domain is [{lo:g}, {hi:g}])")
+            row.append(value)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=names)
+
+
+# --------------------------------------------------------------------------- answer
+def predict_levels(loaded: LoadedRun, levels: pd.DataFrame) -> pd.DataFrame:
+    """One row per level: the level, ``<pred>`` (1 reliable / 0 not), ``p_<pred>`` where available,
+    ``vote`` (majority, 1 only when more than half say reliable) and ``vote_share``."""
+    unit = loaded.space.to_unit(levels[list(loaded.space.names)].to_numpy(float))
+    out = levels.copy()
+    labels = []
+    for name, model in loaded.predictors.items():
+        lab = np.asarray(model.predict(unit)).astype(int).reshape(-1)
+        out[name] = lab
+        labels.append(lab)
+        try:
+            proba = model.predict_proba(unit)
+        except (AttributeError, NotImplementedError, ValueError):
+            continue
+        classes = list(getattr(model, "classes_", [0, 1]))
+        if 1 in classes:
+            out[f"p_{name}"] = np.asarray(proba)[:, classes.index(1)]
+    share = np.mean(np.stack(labels), axis=0)
+    out["vote_share"] = share
+    out["vote"] = (share > 0.5).astype(int)
+    return out
+
+
+def format_answer(loaded: LoadedRun, answer: pd.DataFrame) -> str:
+    names = list(loaded.space.names)
+    shown = pd.DataFrame(index=answer.index)
+    for n in names:
+        shown[n] = answer[n].map(lambda v: f"{v:g}")
+    for p in loaded.predictors:
+        shown[p] = answer[p].map({1: "reliable", 0: "not"})
+    shown["vote"] = [f"{'RELIABLE' if v else 'NOT reliable'} ({s:.0%})"
+                     for v, s in zip(answer["vote"], answer["vote_share"])]
+    for p in loaded.predictors:
+        if f"p_{p}" in answer:
+            shown[f"P({p})"] = answer[f"p_{p}"].map(lambda v: f"{v:.2f}")
+    t = loaded.tags
+    head = (f"run {loaded.run_id} ({loaded.experiment}: dataset={t.get('dataset', '?')} model={t.get('model', '?')} "
+            f"sampler={t.get('sampler', '?')} imbalance={t.get('imbalance', '?')} seed={t.get('seed', '?')} "
+            f"h={t.get('h', '?')}); reliable = accuracy >= h, predicted without running the model")
+    return head + "\n" + shown.to_string(index=False) + "\n"
+
+
+def parse_args(argv: Sequence[str]) -> dict[str, str]:
+    args: dict[str, str] = {}
+    it = iter(argv)
+    for a in it:
+        if a in ("-h", "--help"):
+            raise SystemExit(print(__doc__) or 0)
+        if a == "--out":
+            try:
+                args["out"] = next(it)
+            except StopIteration:
+                raise PredictError("--out needs a file name") from None
+            continue
+        if a.startswith("--out="):
+            args["out"] = a.split("=", 1)[1]
+            continue
+        if "=" not in a:
+            raise PredictError(f"unexpected argument {a!r}; {USAGE}")
+        k, v = a.split("=", 1)
+        if k not in ("run", "levels", "out", "uri"):
+            raise PredictError(f"unknown argument {k!r}; {USAGE}")
+        args[k] = v
+    for k in ("run", "levels"):
+        if k not in args:
+            raise PredictError(f"{k}= is required; {USAGE}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    try:
+        args = parse_args(argv)
+        loaded = load_run(args["run"], args.get("uri"))
+        levels = parse_levels(args["levels"], loaded.space)
+        answer = predict_levels(loaded, levels)
+    except PredictError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    sys.stdout.write(format_answer(loaded, answer))
+    if args.get("out"):
+        out = Path(args["out"])
+        out.parent.mkdir(parents=True, exist_ok=True)
+        answer.insert(0, "run_id", loaded.run_id)
+        answer.to_csv(out, index=False)
+        print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
