@@ -93,4 +93,5 @@ def instantiate_dataset(cfg: Mapping[str, Any], data_dir: str | Path | None = No
             cause = cause.__cause__
         if isinstance(cause, DistortionReliabilityError):
             raise cause from None
-        raise
+        detail = str(cause or exc).splitlines()[0] if str(cause or exc) else type(cause or exc).__name__
+        raise ConfigError("dataset", node.get("_target_"), f"cannot be built: {detail}") from None

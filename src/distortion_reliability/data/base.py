@@ -172,7 +172,7 @@ def not_found(name: str, looked: Sequence[Path], layout: str, download_hint: boo
         "folder that holds them"
     )
     if download_hint:
-        hint += ", or pass download=True on a machine with internet access"
+        hint += ", or set dataset.download=true (download=True in Python) on a machine with internet access"
     return DataNotFoundError(f"dataset {name!r} not found: looked at {where}; expected layout: {layout}. {hint}.")
 
 
@@ -380,20 +380,35 @@ class Dataset:
         return VerificationSet(subset.images, subset.labels, subset.classes, subset.fingerprint,
                                self._spec(source, size, seed))
 
-    def train_set(self, max_images: int | None = None, seed: int = 0) -> ImageSet:
-        """The training split (for the small CNN): all of it, or ``max_images`` drawn by ``seed``.
-
-        The subset keeps the split's order (sorted indices). ``spec`` adds ``max_images``.
-        """
+    def _train_plan(self, max_images: int | None, seed: int) -> tuple[SplitSource, np.ndarray | None, dict]:
+        """The training split, the indices to decode (None: all) and the spec, without decoding."""
         max_images = check_size("max_images", max_images)
         seed = check_seed("seed", seed)
         source = self.open_split(self.training_split())
-        indices = None
-        if max_images is not None and max_images < len(source):
-            indices = np.sort(seeded_subset(len(source), max_images, seed))
+        if max_images is None or max_images >= len(source):
+            # The whole split, whatever the seed: the same images, the same spec.
+            return source, None, {**self._spec(source, len(source), 0), "seed": None, "max_images": None}
+        indices = np.sort(seeded_subset(len(source), max_images, seed))
+        return source, indices, {**self._spec(source, max_images, seed), "max_images": max_images}
+
+    def train_set(self, max_images: int | None = None, seed: int = 0) -> ImageSet:
+        """The training split (for the small CNN): all of it, or ``max_images`` drawn by ``seed``.
+
+        The subset keeps the split's order (sorted indices). ``spec`` adds ``max_images`` (None and
+        ``seed`` None when the whole split is used).
+        """
+        source, indices, spec = self._train_plan(max_images, seed)
         data = source.load(indices)
-        data.spec = {**self._spec(source, len(data), seed), "max_images": max_images}
+        data.spec = spec
         return data
+
+    def train_fingerprint(self, max_images: int | None = None, seed: int = 0) -> str:
+        """What :meth:`train_set` would return, as a short hash, without decoding any image.
+
+        Equal fingerprints mean the same training images (the split's content fingerprint, the
+        format options and the seeded subset), so it keys caches of trained models.
+        """
+        return hash_parts([self._train_plan(max_images, seed)[2]])
 
     # ------------------------------------------------------------------ geometry (opens the held-out split)
     @property

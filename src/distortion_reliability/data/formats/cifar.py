@@ -22,6 +22,7 @@ _ALLOWED_GLOBALS = {
     ("numpy._core.multiarray", "_reconstruct"),
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
+    ("_codecs", "encode"),  # how Python 3 writes bytes into a protocol-2 pickle
 }
 
 
