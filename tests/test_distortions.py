@@ -9,18 +9,32 @@ import numpy as np
 import pytest
 import torch
 
+from omegaconf import OmegaConf
+
 from distortion_reliability import distortions as dist
-from distortion_reliability.distortions import DistortionSpace, make_distortion_space, register_distortion
-from distortion_reliability.errors import ConfigError, UnknownNameError
+from distortion_reliability.distortions import DistortionOp, DistortionSpace
+from distortion_reliability.errors import ConfigError
+from distortion_reliability.pipeline import compose_config
 
 torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[1]
 NAMES = ["scale", "rotation", "translation_x", "translation_y", "darkness", "rain"]
+DISTORTION_CONFIGS = sorted(p.stem for p in (REPO / "conf" / "distortion").glob("*.yaml"))
+
+
+def build(overrides=()) -> DistortionSpace:
+    """The space the runner builds: composed config, ``name`` removed, instantiated."""
+    return DistortionSpace.from_config(OmegaConf.to_container(compose_config(list(overrides)).distortion, resolve=True))
 
 
 @pytest.fixture(scope="module")
 def space() -> DistortionSpace:
-    return make_distortion_space("paper")
+    return build()
+
+
+def ops(*entries) -> DistortionSpace:
+    """A space of built-in ops: ``ops(("rotation", [0, 180]), ...)``."""
+    return DistortionSpace([getattr(dist, name)(domain) for name, domain in entries])
 
 
 def level(space: DistortionSpace, **values: float) -> np.ndarray:
@@ -39,26 +53,61 @@ def images(n: int = 6, c: int = 1, h: int = 12, w: int = 12, seed: int = 0) -> t
 
 
 def test_paper_space_matches_table_1_and_the_yaml(space):
-    assert space.names == tuple(NAMES)
+    assert space.names == tuple(NAMES) and space.label == "paper"
     np.testing.assert_array_equal(space.box.lower, [0.7, 0, -0.2, -0.2, 0.7, 0])
     np.testing.assert_array_equal(space.box.upper, [1.3, 90, 0.2, 0.2, 1.3, 1])
     np.testing.assert_array_equal(space.identity, [1, 0, 0, 0, 1, 0])
+    assert not space.identity.flags.writeable
     assert space.pipeline == ["scale", "rotation", "translation_x", "translation_y", "rain", "darkness"]
-    from omegaconf import OmegaConf
+    # The spec keys the oracle's cache: exactly what the name-registry version produced.
+    assert space.spec() == {
+        "names": NAMES,
+        "domains": [[0.7, 1.3], [0.0, 90.0], [-0.2, 0.2], [-0.2, 0.2], [0.7, 1.3], [0.0, 1.0]],
+        "versions": {n: "1" for n in NAMES},
+        "pipeline": ["scale", "rotation", "translation_x", "translation_y", "rain", "darkness"],
+        "interpolation": "bilinear, align_corners=False, zero fill",
+    }
 
-    cfg = OmegaConf.to_container(OmegaConf.load(REPO / "conf/distortion/paper.yaml"), resolve=True)
-    from_yaml = DistortionSpace.from_config(cfg)
-    assert from_yaml.spec() == space.spec()
-    assert DistortionSpace.from_config(NAMES).spec() == space.spec()  # plain list, default domains
+
+@pytest.mark.parametrize("name", DISTORTION_CONFIGS)
+def test_every_distortion_config_composes_and_instantiates(name):
+    from hydra.utils import instantiate
+
+    node = OmegaConf.to_container(compose_config([f"distortion={name}"]).distortion, resolve=True)
+    assert node.pop("name") == name and "_target_" in node
+    built = instantiate(node)  # exactly as the pipeline does: name removed, nothing else passed
+    assert isinstance(built, DistortionSpace) and built.d >= 1
+    assert all(isinstance(op, DistortionOp) for op in built.ops)
+    assert all(isinstance(entry, dict) and "_target_" in entry for entry in node["ops"])
+
+
+def test_domains_live_only_in_the_yaml():
+    assert not hasattr(dist, "PRESETS") and not hasattr(dist, "register_distortion")
+    with pytest.raises(TypeError):
+        dist.rotation()  # a built-in op has no default domain: the config gives it
+    src = (REPO / "src" / "distortion_reliability" / "distortions").glob("*.py")
+    assert not any("0.7, 1.3" in p.read_text() or "-0.2, 0.2" in p.read_text() for p in src)
+
+
+def test_overrides_reach_the_space():
+    narrower = build(["distortion.ops.1.domain=[0,45]"])
+    assert narrower.box.upper[1] == 45.0 and narrower.spec() != build().spec()
+    assert narrower.spec()["domains"][1] == [0.0, 45.0]
+    two = build(["distortion.ops=[{_target_: distortion_reliability.distortions.rotation, domain: [0, 30]},"
+                 "{_target_: distortion_reliability.distortions.rain, domain: [0, 0.5]}]"])
+    assert two.names == ("rotation", "rain") and two.identity.tolist() == [0.0, 0.0]
 
 
 def test_spec_is_json_and_tracks_domains_and_versions(space):
     spec = space.spec()
     assert json.loads(json.dumps(spec)) == spec
-    assert spec["versions"] == {n: dist.get_distortion(n).version for n in NAMES}
-    narrower = DistortionSpace.from_config({"name": "paper", "ops": [{"name": "rotation", "domain": [0, 45]}]})
+    assert spec["versions"] == {op.name: op.version for op in space.ops}
+    narrower = ops(("rotation", [0, 45]))
     assert narrower.names == ("rotation",) and narrower.spec()["domains"] == [[0.0, 45.0]]
-    assert narrower.spec() != DistortionSpace(["rotation"]).spec()
+    assert narrower.spec() != ops(("rotation", [0, 90])).spec()
+    bumped = DistortionSpace([DistortionOp("rotation", dist.rotation_matrices, [0, 45], identity=0.0, kind="affine",
+                                           order=20, version="2")])
+    assert bumped.spec() != narrower.spec()
 
 
 # ----------------------------------------------------------------------------- geometry
@@ -86,7 +135,7 @@ def test_rotation_by_90_equals_rot90_counter_clockwise(space, channels):
 def test_rotation_respects_aspect_ratio_on_non_square_images():
     # 180 degrees on a 6x10 image is a flip of both axes only if the rotation is done in pixels,
     # not in normalised coordinates (which would shear a non-square image).
-    wide = DistortionSpace([{"name": "rotation", "domain": [0, 180]}])
+    wide = ops(("rotation", [0, 180]))
     x = images(h=6, w=10)
     out = wide.apply(x, [[180.0]])[0]
     torch.testing.assert_close(out, torch.flip(x, dims=(-2, -1)), atol=1e-5, rtol=0)
@@ -170,7 +219,7 @@ def test_rain_noise_is_seeded_and_independent_of_how_many_images(space):
     assert torch.equal(a, space.make_noise(10, 28, 28, seed=5))
     assert not torch.equal(a, space.make_noise(10, 28, 28, seed=6))
     assert torch.equal(a[:4], space.make_noise(4, 28, 28, seed=5))  # row i belongs to image i
-    assert DistortionSpace(["rotation", "darkness"]).make_noise(3, 8, 8, seed=0) is None
+    assert ops(("rotation", [0, 90]), ("darkness", [0.5, 1])).make_noise(3, 8, 8, seed=0) is None
 
 
 @pytest.mark.parametrize("size", [8, 224])
@@ -236,48 +285,85 @@ def test_float32_levels_on_a_domain_bound_are_accepted(space):
 # ----------------------------------------------------------------------------- extension
 
 
-def test_a_user_op_registers_with_one_function_and_a_config_entry():
-    @register_distortion("test_invert", domain=(0.0, 1.0), identity=0.0, kind="pixel", order=150)
-    def invert(batch, levels, noise):
-        return batch.lerp_(1 - batch, levels.view(-1, 1, 1, 1, 1))
+def invert(batch, levels, noise):
+    """Blend towards the negative image: 0 leaves it, 1 inverts it."""
+    return batch.lerp_(1 - batch, levels.view(-1, 1, 1, 1, 1))
 
-    try:
-        space = DistortionSpace.from_config({"name": "mine", "ops": [{"name": "test_invert"}, "darkness"]})
-        x = images()
-        out = space.apply(x, [[1.0, 1.0], [0.0, 0.8]])
-        torch.testing.assert_close(out[0], 1 - x)
-        torch.testing.assert_close(out[1], x * 0.8)
-        assert space.pipeline == ["test_invert", "darkness"]
-    finally:
-        dist._REGISTRY.pop("test_invert")
+
+def speckle_field(num_images, height, width, generator):
+    return torch.rand(num_images, 2, height, width, generator=generator)
+
+
+def speckle(batch, levels, noise):
+    """Black speckles where the op's own noise field is below the level."""
+    mask = (noise[:, :1] < levels.view(-1, 1, 1, 1, 1)).to(batch.dtype)
+    return batch.mul_(1 - mask)
+
+
+def test_a_user_op_is_a_function_and_a_yaml_entry():
+    user = ("{_target_: distortion_reliability.distortions.DistortionOp, name: invert, "
+            f"fn: {__name__}.invert, kind: pixel, domain: [0.0, 1.0], identity: 0.0, order: 150}}")
+    space = build([f"distortion.ops=[{user}, {{_target_: distortion_reliability.distortions.darkness, domain: [0.7, 1.3]}}]"])
+    x = images()
+    out = space.apply(x, [[1.0, 1.0], [0.0, 0.8]])
+    torch.testing.assert_close(out[0], 1 - x)
+    torch.testing.assert_close(out[1], x * 0.8)
+    assert space.pipeline == ["invert", "darkness"] and space.identity.tolist() == [0.0, 1.0]
+    assert space.ops[0].fn is invert and space.ops[0].description.startswith("Blend towards")
+
+
+def test_a_user_op_with_its_own_noise_stacks_after_rain():
+    space = DistortionSpace([dist.rain([0, 1]),
+                             DistortionOp("speckle", speckle, [0, 1], identity=0.0, order=150,
+                                          make_noise=f"{__name__}.speckle_field", noise_channels=2)])
+    noise = space.make_noise(4, 8, 8, seed=0)
+    assert noise.shape == (4, 3, 8, 8)  # rain's one field, then speckle's two
+    # Each op's field comes from its own generator: rain's is the same as in a rain-only space.
+    assert torch.equal(noise[:, :1], ops(("rain", [0, 1])).make_noise(4, 8, 8, seed=0))
+    out = space.apply(torch.ones(4, 1, 8, 8), [[0.0, 0.5]], noise)[0]
+    torch.testing.assert_close(out, (noise[:, 1:2] >= 0.5).float())
 
 
 # ----------------------------------------------------------------------------- bad input
 
 
-def test_unknown_op_lists_valid_names():
-    with pytest.raises(UnknownNameError) as err:
-        DistortionSpace.from_config({"name": "paper", "ops": [{"name": "blur"}]})
-    assert err.value.name == "blur" and set(NAMES) <= set(err.value.valid)
-    assert "rotation" in str(err.value)
-    with pytest.raises(UnknownNameError, match="paper"):
-        make_distortion_space("papr")
+def test_unknown_op_target_and_fn_are_clear_errors():
+    from hydra.errors import InstantiationException
+
+    with pytest.raises(InstantiationException, match="blur"):
+        build(["distortion.ops=[{_target_: distortion_reliability.distortions.blur, domain: [0, 1]}]"])
+    with pytest.raises(ConfigError) as err:
+        DistortionOp("blur", "no_such_package.blur", [0, 1], identity=0.0)
+    assert err.value.field == "blur.fn" and "no_such_package.blur" in str(err.value)
+    with pytest.raises(ConfigError, match="kind"):
+        DistortionOp("blur", invert, [0, 1], identity=0.0, kind="warp")
+    with pytest.raises(ConfigError, match="_target_"):  # the old {name, domain} entries say what changed
+        DistortionSpace.from_config({"name": "paper", "ops": [{"name": "rotation", "domain": [0, 90]}]})
+    with pytest.raises(ConfigError, match=r"distortion\.ops\[0\]"):
+        DistortionSpace([{"name": "rotation", "domain": [0, 90]}])
 
 
 @pytest.mark.parametrize(
-    "ops, field",
+    "overrides, field",
     [
-        ([{"name": "rotation", "domain": [90, 0]}], "rotation.domain"),
-        ([{"name": "scale", "domain": [0.0, 1.3]}], "scale.domain"),  # a zero scale cannot be inverted
-        ([{"name": "rain", "domain": [0.0]}], "rain.domain"),
-        (["rain", "rain"], "distortion.ops"),
-        ([], "distortion.ops"),
+        (["distortion.ops.1.domain=[90,0]"], "rotation.domain"),
+        (["distortion.ops.0.domain=[0.0,1.3]"], "scale.domain"),  # a zero scale cannot be inverted
+        (["distortion.ops.5.domain=[0.0]"], "rain.domain"),
+        (["distortion.ops.5.domain=[0.0,1.5]"], "rain.domain"),
+        (["distortion.ops.4.domain=[a,b]"], "darkness.domain"),
+        (["distortion.ops=[]"], "distortion.ops"),
     ],
 )
-def test_bad_domains_and_op_lists_name_the_field(ops, field):
+def test_bad_domains_and_op_lists_name_the_field(overrides, field):
     with pytest.raises(ConfigError) as err:
-        DistortionSpace.from_config({"name": "paper", "ops": ops})
+        build(overrides)  # the class's own error comes out of Hydra unwrapped
     assert err.value.field == field and field in str(err.value)
+
+
+def test_repeated_op_is_refused():
+    with pytest.raises(ConfigError) as err:
+        ops(("rain", [0, 1]), ("rain", [0, 0.5]))
+    assert err.value.field == "distortion.ops"
 
 
 def test_level_outside_its_domain_names_op_and_value(space):
@@ -289,20 +375,3 @@ def test_level_outside_its_domain_names_op_and_value(space):
         space.apply(images(), np.zeros((2, 3)))
     with pytest.raises(ConfigError, match="images"):
         space.apply(torch.rand(12, 12), space.identity[None])
-
-
-# ----------------------------------------------------------------------------- contact sheet
-
-
-def test_contact_sheet_levels_and_png(space, tmp_path):
-    from distortion_reliability.reports.contact_sheet import contact_sheet, contact_sheet_levels
-
-    levels = contact_sheet_levels(space, 3)
-    assert levels.shape == (6, 3, 6)
-    np.testing.assert_allclose(levels[1, :, 1], [0, 45, 90])  # rotation row spans its domain
-    np.testing.assert_array_equal(levels[1][:, [0, 2, 3, 4, 5]], np.tile(space.identity[[0, 2, 3, 4, 5]], (3, 1)))
-    path = contact_sheet(images(n=1, c=3, h=8, w=8), space, levels_per_op=3, path=tmp_path / "sub" / "sheet.png")
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert [p.name for p in path.parent.iterdir()] == ["sheet.png"]  # no temp file left
-    with pytest.raises(ConfigError, match="levels_per_op"):
-        contact_sheet_levels(space, 0)

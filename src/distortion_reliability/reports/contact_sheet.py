@@ -3,25 +3,30 @@
 One row per op (per image when several are given): the original, then the op at
 ``levels_per_op`` levels spread evenly across its domain, every other op at its identity level.
 
-Command line::
+Command line (the dataset and the distortion space come from the composed Hydra config, so any
+override reaches the sheet)::
 
     python -m distortion_reliability.reports.contact_sheet --dataset digits --out results/contact_sheet.png
     python -m distortion_reliability.reports.contact_sheet --dataset cifar10 --data-dir ../shared/data \\
-        --out results/contact_sheet_cifar10.png --index 3
+        --out results/contact_sheet_cifar10.png --index 3 'distortion.ops.1.domain=[0,45]'
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
 
-from ..distortions import DistortionSpace, make_distortion_space
-from ..errors import ConfigError
+from ..errors import ConfigError, DistortionReliabilityError
+
+if TYPE_CHECKING:  # the sheet only needs the space's interface, not the module
+    from ..data import Dataset
+    from ..distortions import DistortionSpace
 
 
 def contact_sheet_levels(space: DistortionSpace, levels_per_op: int) -> np.ndarray:
@@ -110,31 +115,63 @@ def contact_sheet(
     return path
 
 
-def load_image(dataset: str, data_dir: str | None, index: int, split: str = "test") -> torch.Tensor:
-    """Image ``index`` of a dataset split as ``[1, C, H, W]`` in [0, 1]."""
-    from ..data import open_split  # lazy: the sheet itself needs no dataset code
-
-    source = open_split(dataset, split, data_dir)
+def load_image(dataset: Dataset, index: int, split: str | None = None) -> torch.Tensor:
+    """Image ``index`` of a split (default: the one D is drawn from) as ``[1, C, H, W]`` in [0, 1]."""
+    split = dataset.held_out_split() if split is None else split
+    source = dataset.open_split(split)
     if not 0 <= index < len(source):
-        raise ConfigError("index", index, f"must lie in [0, {len(source) - 1}] for {dataset} {split}")
+        raise ConfigError("index", index, f"must lie in [0, {len(source) - 1}] for {dataset.name} {split}")
     return source.load([index]).images
 
 
+def build_from_config(overrides: Sequence[str] = ()) -> tuple[Dataset, DistortionSpace, str]:
+    """Compose ``conf/config.yaml`` with ``overrides`` (as the runner does) and build its dataset and space.
+
+    Returns the dataset, the distortion space and the dataset's config label.
+    """
+    from ..data import instantiate_dataset
+    from ..distortions import DistortionSpace
+    from ..pipeline import compose_config
+
+    try:
+        cfg = compose_config(list(overrides))
+    except Exception as exc:  # Hydra: unknown group option, malformed override, ...
+        if isinstance(exc, DistortionReliabilityError):
+            raise
+        why = " ".join(str(exc).split("Config search path")[0].split())
+        raise ConfigError("overrides", list(overrides), f"must compose with conf/config.yaml ({why})") from None
+    from omegaconf import OmegaConf
+
+    data_dir = Path(str(cfg.data_dir)).expanduser().resolve()
+    dataset = instantiate_dataset(cfg.dataset, data_dir=str(data_dir))
+    space = DistortionSpace.from_config(OmegaConf.to_container(cfg.distortion, resolve=True))
+    return dataset, space, str(cfg.dataset.get("name", dataset.name))
+
+
 def main(argv: Sequence[str] | None = None) -> Path:
-    """Command line: write the contact sheet of one dataset image under the paper's distortions."""
+    """Command line: write the contact sheet of one dataset image under the configured distortions."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", default="digits", help="dataset name (default: digits, bundled)")
-    parser.add_argument("--data-dir", default=None, help="data folder (default: $DR_DATA_DIR or ./data)")
-    parser.add_argument("--split", default="test", help="split to take the image from (default: test)")
+    parser.add_argument("--dataset", default=None, help="dataset config (default: the config's, digits)")
+    parser.add_argument("--data-dir", default=None, help="data folder (default: the config's data_dir)")
+    parser.add_argument("--split", default=None, help="split to take the image from (default: the held-out split)")
     parser.add_argument("--index", type=int, default=0, help="index of the image in the split")
     parser.add_argument("--levels-per-op", type=int, default=4)
     parser.add_argument("--noise-seed", type=int, default=0, help="seed of the rain fields")
     parser.add_argument("--out", default="results/contact_sheet.png", help="PNG to write")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. 'distortion.ops.1.domain=[0,45]'")
     args = parser.parse_args(argv)
+    overrides = ([f"dataset={args.dataset}"] if args.dataset else []) + \
+                ([f"data_dir={args.data_dir}"] if args.data_dir else []) + list(args.overrides)
     torch.set_num_threads(1)
-    image = load_image(args.dataset, args.data_dir, args.index, args.split)
-    path = contact_sheet(image, make_distortion_space("paper"), args.levels_per_op, args.out,
-                         noise_seed=args.noise_seed, title=f"{args.dataset} {args.split}[{args.index}]")
+    try:
+        dataset, space, label = build_from_config(overrides)
+        split = dataset.held_out_split() if args.split is None else args.split
+        image = load_image(dataset, args.index, split)
+        path = contact_sheet(image, space, args.levels_per_op, args.out, noise_seed=args.noise_seed,
+                             title=f"{label} {split}[{args.index}]")
+    except DistortionReliabilityError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
     print(f"wrote {path}")
     return path
 

@@ -1,0 +1,103 @@
+"""The distortion space C and its batched, deterministic distortion ops (paper Table 1, Figure 5).
+
+The space is built from ``conf/distortion/*.yaml`` by ``hydra.utils.instantiate``; the domains
+of the paper's Table 1 live there and nowhere else. A level ``c`` is one value per distortion, in
+natural units (a scale factor, degrees, fractions of the image size); ``space.identity`` is the
+undistorted level. :meth:`DistortionSpace.apply` distorts a whole batch of images by a whole batch
+of levels in one call and returns ``[L, N, C, H, W]``.
+
+Modules: :mod:`.op` (:class:`DistortionOp`), :mod:`.geometry` and :mod:`.pixel` (the built-in
+ops, each a factory ``op(domain)``), :mod:`.space` (:class:`DistortionSpace`).
+
+Pipeline (fixed, whatever the order of the ops in the config)
+-------------------------------------------------------------
+1. **Geometry** -- every ``"affine"`` op contributes a 2x3 forward matrix in centred pixel
+   coordinates (x right, y down, origin at the image centre). They are composed in ``order``
+   (scale, then rotation, then translation), inverted, and applied in ONE bilinear
+   ``affine_grid`` + ``grid_sample`` resample (``align_corners=False``, black fill outside), so
+   fusing several geometric distortions interpolates once, not once per op.
+2. **Rain** -- streaks on the lens, so they are not moved by the geometry.
+3. **Darkness** -- the light level scales everything, rain included.
+
+Output is clamped to [0, 1] and has the images' dtype and device.
+
+Conventions of the built-in ops
+-------------------------------
+``scale`` s > 1 zooms in (content magnified about the centre). ``rotation`` is in degrees,
+counter-clockwise as displayed (row 0 at the top): 90 degrees on a square image equals
+``torch.rot90(images, k=1, dims=(-2, -1))``. ``translation_x`` t shifts content right by t * width,
+``translation_y`` t shifts it down by t * height. ``darkness`` multiplies intensities by the level
+(< 1 darker, > 1 brighter). ``rain`` draws slanted streaks, none at 0, denser and more opaque as it
+grows to 1, from a per-image random field made once by :meth:`DistortionSpace.make_noise`.
+
+Determinism
+-----------
+Same inputs give bitwise the same output; one level's result does not depend on the other levels in
+the batch, nor one image's on the other images, so callers may chunk levels and images freely
+(``noise`` rows must follow the images).
+
+Adding a distortion
+-------------------
+Write one function, then give it an entry with its ``_target_`` in ``conf/distortion/*.yaml``;
+there is no registry to edit::
+
+    # my_package/ops.py
+    def contrast(images, levels, noise):
+        # images [L, N, C, H, W] (a buffer the pipeline owns: work in place), levels [L]
+        mean = images.mean(dim=(-3, -2, -1), keepdim=True)
+        return images.sub_(mean).mul_(levels.view(-1, 1, 1, 1, 1)).add_(mean)
+
+    # conf/distortion/mine.yaml
+    _target_: distortion_reliability.distortions.DistortionSpace
+    name: mine
+    ops:
+      - {_target_: distortion_reliability.distortions.rotation, domain: [0.0, 45.0]}
+      - _target_: distortion_reliability.distortions.DistortionOp
+        name: contrast
+        fn: my_package.ops.contrast
+        kind: pixel              # or affine: fn(levels [L] float64, height, width) -> [L, 2, 3]
+        domain: [0.5, 1.5]
+        identity: 1.0            # the level that leaves images unchanged
+        order: 150               # between rain (100) and darkness (200)
+
+then ``python run.py distortion=mine``. A pixel op must treat every level and every image on its
+own (no statistics across the batch), or the chunking contract above breaks; one that needs
+randomness sets ``make_noise`` (a function or dotted path) and reads its fields from ``noise``.
+Bump ``version`` whenever an op's output changes: it is part of :meth:`DistortionSpace.spec`,
+which keys the oracle's cache.
+"""
+
+from .geometry import (
+    rotation,
+    rotation_matrices,
+    scale,
+    scale_matrices,
+    translation_x,
+    translation_x_matrices,
+    translation_y,
+    translation_y_matrices,
+)
+from .op import KINDS, DistortionOp, check_domain
+from .pixel import apply_darkness, apply_rain, darkness, make_rain_field, rain
+from .space import DistortionSpace, instantiate_unwrapped
+
+__all__ = [
+    "KINDS",
+    "DistortionOp",
+    "DistortionSpace",
+    "apply_darkness",
+    "apply_rain",
+    "check_domain",
+    "darkness",
+    "instantiate_unwrapped",
+    "make_rain_field",
+    "rain",
+    "rotation",
+    "rotation_matrices",
+    "scale",
+    "scale_matrices",
+    "translation_x",
+    "translation_x_matrices",
+    "translation_y",
+    "translation_y_matrices",
+]
