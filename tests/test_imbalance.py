@@ -1,14 +1,14 @@
-"""Every imbalance method by config name: shapes, classes, seeds, degenerate sets, the shim."""
+"""Every imbalance method built from its config: composition, fitting, stats_, seeds, degenerate sets, errors."""
 
 from __future__ import annotations
 
-import importlib.util
+import functools
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-import yaml
+from hydra.utils import instantiate
+from imblearn.over_sampling import ADASYN, SMOTE
 from omegaconf import OmegaConf
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
@@ -16,44 +16,55 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
+from distortion_reliability.config import compose_config
 from distortion_reliability.errors import CannotRebalanceError, ConfigError, UnknownNameError
-from distortion_reliability.imbalance import METHOD_NAMES, make_method
+from distortion_reliability.imbalance import (
+    STATS_KEYS,
+    Ensemble,
+    ImbalanceMethod,
+    NoRebalancing,
+    Resampling,
+    Reweighting,
+    build_method,
+    needs_f,
+)
 from distortion_reliability.imbalance._compat import (
     _if_delegate_has_method,
     import_self_paced_ensemble,
     patch_sklearn_for_imbalanced_ensemble,
 )
-from distortion_reliability.predictors import GPThresholdClassifier, make_predictors
-
-torch.set_num_threads(1)
+from distortion_reliability.predictors import GPThresholdClassifier, build_predictors
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "imbalance"
-# Settings that keep the slow methods to about a second here; the YAML values are the real ones.
+METHODS = sorted(p.stem for p in CONF.glob("*.yaml"))
+# Overrides that keep the slow methods to about a second here; the YAML values are the real ones.
 FAST = {
-    "spe": {"n_estimators": 4},
-    "mesa": {"n_estimators": 3, "meta_episodes": 2, "meta_random_episodes": 1},
-    "gan": {"epochs": 10},
-    "vae": {"epochs": 10},
-    "ctgan": {"epochs": 3},
-    "tvae": {"epochs": 3},
-    "smote_wb": {"n_iters": 10},
+    "spe": ["imbalance.ensemble.n_estimators=4"],
+    "mesa": ["imbalance.ensemble.n_estimators=3", "imbalance.ensemble.meta_episodes=2",
+             "+imbalance.ensemble.meta_random_episodes=1"],
+    "gan": ["imbalance.sampler.epochs=10"],
+    "vae": ["imbalance.sampler.epochs=10"],
+    "ctgan": ["imbalance.sampler.epochs=3"],
+    "tvae": ["imbalance.sampler.epochs=3"],
+    "smote_wb": ["imbalance.sampler.params.n_iters=10"],
 }
-LAZY_MODULE = {"mesa": "mesa", "gan": "generative", "vae": "generative", "ctgan": "generative", "tvae": "generative"}
-RESAMPLERS = [n for n in METHOD_NAMES if n not in ("none", "reweight", "spe", "mesa")]
+KIND = {"none": NoRebalancing, "reweight": Reweighting, "spe": Ensemble, "mesa": Ensemble}
+RESAMPLERS = [n for n in METHODS if KIND.get(n, Resampling) is Resampling]
 
 
-def _config(name: str) -> dict:
-    cfg = OmegaConf.to_container(OmegaConf.load(CONF / f"{name}.yaml"), resolve=True)
-    assert cfg.pop("name") == name
-    return {**cfg, **FAST.get(name, {})}
+@functools.lru_cache(maxsize=None)
+def _config(name: str, *extra: str):
+    return compose_config([f"imbalance={name}", *FAST.get(name, []), *extra])
 
 
-def _method(name: str):
-    module = LAZY_MODULE.get(name)
-    if module and importlib.util.find_spec(f"distortion_reliability.imbalance.{module}") is None:
-        # TODO(lead): remove once imbalance/{mesa,generative}.py are committed (they are, at writing).
-        pytest.skip(f"distortion_reliability.imbalance.{module} does not exist yet")
-    return make_method(name, **_config(name))
+def _method(name: str, *extra: str) -> ImbalanceMethod:
+    return build_method(_config(name, *extra).imbalance)
+
+
+@functools.lru_cache(maxsize=None)
+def _five_predictors_config():
+    # The paper's five, lighter (fewer trees, fewer MLP iterations) so 20 methods fit them quickly.
+    return compose_config(["predictors.rf.n_estimators=5", "predictors.nn.max_iter=30"]).predictors
 
 
 def _small_set(seed: int = 0, n: int = 120):
@@ -63,32 +74,80 @@ def _small_set(seed: int = 0, n: int = 120):
     return X, (f >= 0.9).astype(int), f
 
 
+def _ten_of_hundred():
+    """10 positives, 90 negatives."""
+    rng = np.random.default_rng(4)
+    X = rng.random((100, 3))
+    y = np.r_[np.ones(10, dtype=int), np.zeros(90, dtype=int)]
+    return X, y, 1.0 - 0.1 * X.sum(axis=1)
+
+
 def _cheap_predictors() -> dict:
     return {"dt": DecisionTreeClassifier(random_state=0), "lr": LogisticRegression()}
 
 
-def test_every_method_has_a_config_and_vice_versa():
-    assert {p.stem for p in CONF.glob("*.yaml")} == set(METHOD_NAMES)
-    assert len(set(METHOD_NAMES) - {"none", "sv", "smote_gp"}) == 17
+# ----------------------------------------------------------------------------- configs
 
 
-@pytest.mark.parametrize("name", METHOD_NAMES)
-def test_method_fits_every_predictor(name):
+def test_the_paper_methods_and_the_adapter_are_configured():
+    baselines = {"reweight", "random_under", "nearmiss", "random_over", "smote", "adasyn", "smote_borderline",
+                 "smote_svm", "smote_enn", "smote_tomek", "smote_wb", "spe", "mesa", "gan", "vae", "ctgan", "tvae"}
+    assert set(METHODS) == baselines | {"none", "smote_gp", "sv"}
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_every_config_composes_and_instantiates(name):
+    cfg = compose_config([f"imbalance={name}"])
+    assert cfg.imbalance.name == name and "_target_" in cfg.imbalance
+    method = build_method(cfg.imbalance)
+    assert isinstance(method, KIND.get(name, Resampling)) and method.name == name
+    # The contract's plain route (resolve, drop name, instantiate) builds the same thing.
+    node = OmegaConf.to_container(cfg.imbalance, resolve=True)
+    node.pop("name")
+    plain = instantiate(node)
+    assert type(plain) is type(method)
+    if isinstance(method, Resampling):
+        assert type(plain.sampler) is type(method.sampler)
+        assert repr(plain.sampler.get_params()) == repr(method.sampler.get_params())
+
+
+def test_smote_gp_v_follows_the_dataset_and_the_override():
+    assert _method("smote_gp").sampler.v == 0.005
+    assert build_method(compose_config(["imbalance=smote_gp", "dataset=cifar10"]).imbalance).sampler.v == 0.05
+    assert build_method(compose_config(["imbalance=smote_gp", "imbalance.v=0.2"]).imbalance).sampler.v == 0.2
+
+
+def test_yaml_lists_and_dicts_reach_the_sampler_as_plain_python():
+    node = OmegaConf.to_container(compose_config(["imbalance=sv"]).imbalance, resolve=True)
+    node.pop("name")
+    method = instantiate(node)  # hydra passes nested dicts as DictConfig by default
+    assert type(method.sampler.params) is dict and method.sampler.params == {"proportion": 1.0}
+
+
+# ----------------------------------------------------------------------------- fitting
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_method_fits_the_five_predictors(name):
     X, y, f = _small_set()
     assert 5 <= y.sum() <= 20
     method = _method(name)
-    fitted = method.fit_predictors(X, y, f, _cheap_predictors(), seed=0)
-    assert list(fitted) == ["dt", "lr"]
-    for model in fitted.values():
+    predictors = build_predictors(_five_predictors_config())
+    fitted = method.fit_predictors(X, y, f, predictors, seed=0)
+    assert list(fitted) == ["dt", "rf", "lr", "svm", "nn"]
+    for key, model in fitted.items():
+        assert model is not predictors[key]  # templates are cloned, never fitted
         pred = model.predict(X)
         assert pred.shape == (len(y),) and set(np.unique(pred)) <= {0, 1}
     if method.kind == "ensemble":
         assert isinstance(fitted["lr"], method.ensemble_class())
         assert isinstance(fitted["lr"].estimator, LogisticRegression)
+    assert set(method.stats_) == set(STATS_KEYS)
+    assert method.stats_["predictors_seconds"] > 0 and method.stats_["rebalance_seconds"] >= 0
 
 
 @pytest.mark.parametrize("name", RESAMPLERS)
-def test_resampler_output_and_seeds(name):
+def test_resampler_output_stats_and_seeds(name):
     X, y, f = _small_set()
     method = _method(name)
     X1, y1 = method.resample(X, y, f, seed=3)
@@ -97,15 +156,89 @@ def test_resampler_output_and_seeds(name):
     np.testing.assert_array_equal(y1, y2)
     assert X1.shape == (len(y1), X.shape[1]) and set(np.unique(y1)) == {0, 1}
     n_neg, n_pos = np.bincount(y1)
-    if name == "random_under" or name == "nearmiss":
+    if name in ("random_under", "nearmiss"):
         assert n_neg == n_pos == y.sum()
     elif name in ("random_over", "smote", "smote_borderline", "smote_svm", "gan", "vae", "ctgan", "tvae"):
         assert n_neg == (y == 0).sum() and n_pos == n_neg
         np.testing.assert_array_equal(X1[: len(y)], X)  # oversamplers keep R and append
     elif name == "smote_gp":
         assert n_neg == (y == 0).sum() and y.sum() <= n_pos <= n_neg
-    elif name != "none":
+    else:
         assert n_pos > y.sum()  # adasyn / cleaning / smote-variants: some positives added
+    stats = method.stats_
+    np.testing.assert_array_equal(stats["rebalanced_X_unit"], X1)
+    np.testing.assert_array_equal(stats["rebalanced_y"], y1)
+    mask = stats["synthetic_mask"]
+    assert mask.shape == y1.shape and stats["n_synthetic_kept"] == mask.sum()
+    assert stats["n_synthetic_proposed"] >= stats["n_synthetic_kept"]
+    real = {tuple(row) for row in X}
+    assert all(tuple(row) in real for row in X1[~mask])  # every "real" row is a level of R
+    assert not any(tuple(row) in real for row in X1[mask])
+    if name in ("random_under", "nearmiss", "random_over"):
+        assert stats["n_synthetic_kept"] == 0  # subsets and copies of R add no new level
+    elif name in ("smote", "gan", "vae", "ctgan", "tvae"):
+        assert stats["n_synthetic_kept"] == (y == 0).sum() - y.sum()
+
+
+def test_smote_stats_on_ten_positives_and_ninety_negatives():
+    X, y, f = _ten_of_hundred()
+    method = _method("smote")
+    fitted = method.fit_predictors(X, y, f, _cheap_predictors(), seed=0)
+    stats = method.stats_
+    assert stats["n_synthetic_kept"] == stats["n_synthetic_proposed"] == 80
+    assert stats["rebalanced_X_unit"].shape == (180, 3) and np.bincount(stats["rebalanced_y"]).tolist() == [90, 90]
+    np.testing.assert_array_equal(stats["synthetic_mask"], np.r_[np.zeros(100, bool), np.ones(80, bool)])
+    assert stats["proposals_X_unit"] is None and stats["proposals_kept"] is None
+    # the predictors were fitted on exactly R*
+    assert fitted["dt"].tree_.n_node_samples[0] == 180
+
+
+def test_smote_gp_stats_report_its_proposals_and_filter():
+    X, y, f = _ten_of_hundred()
+    f = np.where(y == 1, 0.95 + 0.04 * np.sin(9 * X[:, 0]), 0.5)
+    method = _method("smote_gp", "imbalance.v=0.02")
+    method.fit_predictors(X, y, f, _cheap_predictors(), seed=0)
+    stats = method.stats_
+    kept, variance = stats["proposals_kept"], stats["proposals_variance"]
+    assert stats["n_synthetic_proposed"] == 80 == len(kept) == len(variance)
+    assert stats["n_synthetic_kept"] == kept.sum() == stats["synthetic_mask"].sum()
+    assert 0 < kept.sum() < 80  # the filter keeps some, not all, at this v
+    assert np.all(variance[kept] <= 0.02) and np.all(variance[~kept] > 0.02)
+    if stats["proposals_X_unit"] is not None:  # SMOTE-GP records the proposals themselves
+        np.testing.assert_allclose(stats["proposals_X_unit"][kept], stats["rebalanced_X_unit"][stats["synthetic_mask"]])
+
+
+def test_smote_enn_proposes_more_than_it_keeps():
+    X, y, f = _small_set()
+    method = _method("smote_enn")
+    method.resample(X, y, f, seed=0)
+    assert method.stats_["n_synthetic_proposed"] == (y == 0).sum() - y.sum()
+    assert method.stats_["n_synthetic_kept"] <= method.stats_["n_synthetic_proposed"]
+
+
+@pytest.mark.parametrize("name", ["none", "reweight", "spe"])
+def test_methods_without_a_rebalanced_set_leave_its_stats_empty(name):
+    X, y, f = _small_set()
+    method = _method(name)
+    method.fit_predictors(X, y, f, _cheap_predictors(), seed=0)
+    for key in STATS_KEYS:
+        if key.endswith("_seconds"):
+            assert method.stats_[key] >= 0
+        else:
+            assert method.stats_[key] is None, key
+
+
+def test_the_sampler_is_seeded_per_run_and_never_fitted_itself():
+    X, y, f = _small_set()
+    method = _method("smote_enn")
+    a = method.resample(X, y, f, seed=1)[0]
+    b = method.resample(X, y, f, seed=2)[0]
+    assert a.shape != b.shape or not np.array_equal(a, b)
+    assert method.sampler.random_state is None and method.sampler.smote.random_state is None
+    assert not hasattr(method.sampler, "sampling_strategy_")
+    # nested samplers get the seed too: the same as seeding both by hand
+    by_hand = method.make_sampler(1)
+    assert by_hand.random_state == by_hand.smote.random_state == 1
 
 
 @pytest.mark.parametrize("name", ["spe", "mesa"])
@@ -117,6 +250,51 @@ def test_ensemble_seeds_reproduce(name):
     grid = np.random.default_rng(9).random((300, 3))
     for key in a:
         np.testing.assert_array_equal(a[key].predict_proba(grid), b[key].predict_proba(grid))
+
+
+# ----------------------------------------------------------------------------- users' own samplers
+
+
+class CopyPositivesTwice:
+    """A user's own sampler (not even a scikit-learn estimator subclass): appends every positive twice."""
+
+    def __init__(self, shift: float = 0.0, random_state=None):
+        self.shift = shift
+        self.random_state = random_state
+
+    def get_params(self, deep=True):
+        return {"shift": self.shift, "random_state": self.random_state}
+
+    def set_params(self, **params):
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
+
+    def fit_resample(self, X, y):
+        pos = X[y == 1] + self.shift
+        return np.vstack([X, pos, pos]), np.r_[y, np.ones(2 * len(pos), dtype=int)]
+
+
+def test_a_user_target_sampler_works_without_any_registry():
+    X, y, f = _small_set()
+    cfg = {"name": "my_adasyn", "_target_": "distortion_reliability.imbalance.Resampling",
+           "sampler": {"_target_": "imblearn.over_sampling.ADASYN", "n_neighbors": 4}}
+    method = build_method(cfg)
+    assert isinstance(method.sampler, ADASYN) and method.name == "my_adasyn"
+    fitted = method.fit_predictors(X, y, f, _cheap_predictors(), seed=0)
+    assert set(fitted) == {"dt", "lr"} and method.stats_["n_synthetic_kept"] > 0
+    # the same through Hydra overrides on a shipped config
+    swapped = _method("smote", "imbalance.sampler._target_=imblearn.over_sampling.ADASYN",
+                      "~imbalance.sampler.k_neighbors", "+imbalance.sampler.n_neighbors=4")
+    np.testing.assert_array_equal(swapped.resample(X, y, seed=0)[0], method.resample(X, y, seed=0)[0])
+    # and a class the user wrote, by its import path
+    mine = build_method({"_target_": "distortion_reliability.imbalance.Resampling",
+                         "sampler": {"_target_": f"{__name__}.CopyPositivesTwice", "shift": 0.01}})
+    mine.fit_predictors(X, y, f, _cheap_predictors(), seed=0)
+    assert mine.stats_["n_synthetic_kept"] == 2 * y.sum() and mine.name == "CopyPositivesTwice"
+
+
+# ----------------------------------------------------------------------------- degenerate sets
 
 
 def _degenerate_sets():
@@ -137,15 +315,16 @@ DEGENERATE = _degenerate_sets()
 
 
 @pytest.mark.parametrize("case", list(DEGENERATE))
-@pytest.mark.parametrize("name", METHOD_NAMES)
+@pytest.mark.parametrize("name", METHODS)
 def test_degenerate_sets_work_or_raise_cannot_rebalance(name, case):
     X, y, f = DEGENERATE[case]
     method = _method(name)
     try:
         fitted = method.fit_predictors(X, y, f, _cheap_predictors(), seed=0)
     except CannotRebalanceError as error:
-        assert error.method == method.name and error.reason
+        assert error.reason and method.stats_ is None
         if case in ("0_positives", "all_positive"):
+            assert error.method == name
             assert "no positives" in error.reason or "no negatives" in error.reason
         return
     assert case not in ("0_positives", "all_positive")  # one class cannot train a classifier
@@ -155,12 +334,28 @@ def test_degenerate_sets_work_or_raise_cannot_rebalance(name, case):
 
 def test_k_neighbors_shrink_instead_of_failing():
     X, y, f = DEGENERATE["2_positives"]
-    X_res, y_res = make_method("smote", k_neighbors=5).resample(X, y, seed=0)
+    X_res, y_res = _method("smote").resample(X, y, seed=0)
     assert np.bincount(y_res)[1] == (y == 0).sum()
     # the synthetic points lie on the segment between the two positives
     a, b = X[y == 1]
     t = (X_res[len(y) :] - a) @ (b - a) / ((b - a) @ (b - a))
     np.testing.assert_allclose(a + t[:, None] * (b - a), X_res[len(y) :], atol=1e-12)
+
+
+def test_neighbour_counts_fit_the_class_sizes_nested_ones_too():
+    enn = _method("smote_enn").make_sampler(0, n_minority=3, n_samples=50)
+    assert enn.smote.k_neighbors == 2 and enn.enn.n_neighbors == 3  # ENN's count is not a minority one
+    near = _method("nearmiss").make_sampler(0, n_minority=2, n_samples=50)
+    assert near.n_neighbors == 2 and near.n_neighbors_ver3 == 2
+    ada = _method("adasyn").make_sampler(0, n_minority=3, n_samples=50)
+    assert ada.n_neighbors == 2
+    border = _method("smote_borderline").make_sampler(0, n_minority=4, n_samples=8)
+    assert (border.k_neighbors, border.m_neighbors) == (3, 7)
+    with pytest.raises(CannotRebalanceError, match="k_neighbors"):
+        _method("smote").make_sampler(0, n_minority=1, n_samples=50)
+
+
+# ----------------------------------------------------------------------------- reweighting and ensembles
 
 
 class _Recorder(ClassifierMixin, BaseEstimator):
@@ -185,7 +380,7 @@ def test_reweight_uses_class_weight_sample_weight_or_replication():
     X, y, f = _small_set()
     n_neg, n_pos = np.bincount(y)
     predictors = {"lr": LogisticRegression(), "svm": SVC(), "rec": _Recorder(), "wrec": _WeightRecorder()}
-    fitted = make_method("reweight").fit_predictors(X, y, f, predictors, seed=0)
+    fitted = _method("reweight").fit_predictors(X, y, f, predictors, seed=0)
     assert fitted["lr"].class_weight == "balanced" and fitted["svm"].class_weight == "balanced"
     assert predictors["lr"].class_weight is None  # templates are cloned, not changed
     factor = round(n_neg / n_pos)
@@ -193,54 +388,91 @@ def test_reweight_uses_class_weight_sample_weight_or_replication():
     weights = fitted["wrec"].seen_weight_
     np.testing.assert_allclose(weights[y == 1].sum(), weights[y == 0].sum())
     # and the real MLP fits through the replication route
-    mlp = make_method("reweight").fit_predictors(X, y, f, {"nn": MLPClassifier(max_iter=50, random_state=0)})
+    mlp = _method("reweight").fit_predictors(X, y, f, {"nn": MLPClassifier(max_iter=50, random_state=0)})
     assert mlp["nn"].predict(X).shape == (len(y),)
 
 
 def test_ensembles_wrap_each_predictor_and_give_svc_probabilities():
     X, y, f = _small_set()
-    fitted = make_method("spe", n_estimators=3).fit_predictors(X, y, f, {"svm": SVC(), "dt": DecisionTreeClassifier()})
+    method = _method("spe", "imbalance.ensemble.n_estimators=3")
+    fitted = method.fit_predictors(X, y, f, {"svm": SVC(), "dt": DecisionTreeClassifier()})
     assert fitted["svm"].estimator.probability is True
     assert isinstance(fitted["dt"].estimator, DecisionTreeClassifier)
     assert len(fitted["svm"].estimators_) == 3
+    assert method.ensemble.estimator is None  # the configured ensemble itself is never changed
 
 
 def test_f_consuming_predictor_is_fitted_on_the_real_set():
     X, y, f = _small_set()
     predictors = {"gp_classifier": GPThresholdClassifier(h=0.9, random_state=0), "dt": DecisionTreeClassifier()}
-    fitted = make_method("random_over").fit_predictors(X, y, f, predictors, seed=0)
+    assert needs_f(predictors["gp_classifier"]) and not needs_f(predictors["dt"])
+    fitted = _method("random_over").fit_predictors(X, y, f, predictors, seed=0)
     assert fitted["gp_classifier"].gp_.X_train_.shape[0] == len(y)
     assert fitted["gp_classifier"].threshold_ == 0.9
 
 
-def test_make_method_errors_and_sv_names():
-    with pytest.raises(UnknownNameError, match="smote_gp"):
-        make_method("smote_xyz")
-    with pytest.raises(ConfigError, match="imbalance.smote"):
-        make_method("smote", k_neighbours=3)
-    with pytest.raises(ConfigError, match="imbalance.smote_gp"):
-        make_method("smote_gp", v=-1)
-    with pytest.raises(ConfigError, match="takes no parameters"):
-        make_method("none", k=1)
-    with pytest.raises(UnknownNameError, match="smote-variants oversampler"):
-        make_method("sv", oversampler="NOT_A_SAMPLER")
-    with pytest.raises(ConfigError, match="resample"):
-        make_method("spe").resample(*_small_set()[:2])
+def test_paper_predictors_with_the_gp_run_under_smote_gp():
     X, y, f = _small_set()
-    direct = make_method("SMOTE_IPF", proportion=1.0)
-    via_sv = make_method("sv", oversampler="SMOTE_IPF", params={"proportion": 1.0})
-    for a, b in zip(direct.resample(X, y, seed=1), via_sv.resample(X, y, seed=1)):
-        np.testing.assert_array_equal(a, b)
+    predictors = build_predictors(compose_config(["predictors=with_gp", "h=0.9"]).predictors)
+    method = _method("smote_gp", "imbalance.v=0.05")
+    fitted = method.fit_predictors(X, y, f, predictors, seed=0)
+    assert list(fitted) == ["dt", "rf", "lr", "svm", "nn", "gp_classifier"]
+    assert fitted["gp_classifier"].threshold_ == 0.9
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        (["imbalance=smote", "+imbalance.sampler.k_neighbours=3"], "imbalance.sampler"),
+        (["imbalance=smote", "imbalance.sampler.k_neighbors=0"], "imbalance.sampler.k_neighbors"),
+        (["imbalance=smote_enn", "imbalance.sampler.smote.k_neighbors=0"], "imbalance.sampler.smote.k_neighbors"),
+        (["imbalance=smote_gp", "imbalance.v=-1"], "imbalance.sampler.v"),
+        (["imbalance=smote_gp", "+imbalance.vv=1"], "imbalance.vv"),
+        (["imbalance=gan", "imbalance.sampler.epochs=0"], "imbalance.sampler.epochs"),
+        (["imbalance=mesa", "imbalance.ensemble.n_estimators=0"], "imbalance.ensemble.n_estimators"),
+        (["imbalance=smote", "imbalance.sampler._target_=imblearn.over_sampling.NoSuchSampler"], "imbalance.sampler"),
+        (["imbalance=smote", "imbalance._target_=sklearn.svm.SVC", "~imbalance.sampler"], "imbalance.smote._target_"),
+    ],
+)
+def test_bad_settings_are_one_config_error_naming_the_field(overrides, field):
+    with pytest.raises(ConfigError) as info:
+        build_method(compose_config(overrides).imbalance)
+    assert info.value.field == field
+
+
+def test_other_construction_errors():
+    with pytest.raises(UnknownNameError, match="smote-variants oversampler"):
+        _method("sv", "imbalance.sampler.oversampler=NOT_A_SAMPLER")
+    with pytest.raises(ConfigError, match="fit_resample"):
+        Resampling(DecisionTreeClassifier())
+    with pytest.raises(ConfigError, match="estimator_param"):
+        Ensemble(DecisionTreeClassifier())
+    with pytest.raises(ConfigError, match="_target_"):
+        build_method({"name": "x", "sampler": {}})
+    with pytest.raises(ConfigError, match="resample"):
+        _method("spe").resample(*_small_set()[:2])
 
 
 def test_bad_training_set_is_a_config_error():
     X, y, f = _small_set()
     with pytest.raises(ConfigError, match="y"):
-        make_method("smote").fit_predictors(X, y * 2, f, _cheap_predictors())
+        _method("smote").fit_predictors(X, y * 2, f, _cheap_predictors())
     with pytest.raises(ConfigError, match="f"):
-        make_method("smote_gp").fit_predictors(X, y, f[:-1], _cheap_predictors())
+        _method("smote_gp").fit_predictors(X, y, f[:-1], _cheap_predictors())
     with pytest.raises(ConfigError, match="predictors"):
-        make_method("smote").fit_predictors(X, y, f, {})
+        _method("smote").fit_predictors(X, y, f, {})
+
+
+def test_method_built_by_hand_equals_the_config_one():
+    X, y, f = _small_set()
+    by_hand = Resampling(SMOTE(k_neighbors=5))
+    np.testing.assert_array_equal(by_hand.resample(X, y, seed=4)[0], _method("smote").resample(X, y, seed=4)[0])
+
+
+# ----------------------------------------------------------------------------- imbalanced-ensemble shim
 
 
 def test_sklearn_shim_is_idempotent_and_spe_imports():
@@ -266,10 +498,3 @@ def test_if_delegate_has_method_follows_the_delegate():
 
     assert hasattr(Wrapper(LogisticRegression()), "predict_proba")
     assert not hasattr(Wrapper(SVC()), "predict_proba")
-
-
-def test_paper_predictors_run_under_smote_gp():
-    X, y, f = _small_set()
-    predictors = make_predictors(yaml.safe_load((CONF.parent / "predictors" / "paper.yaml").read_text()), seed=0)
-    fitted = make_method("smote_gp", v=0.05).fit_predictors(X, y, f, predictors, seed=0)
-    assert list(fitted) == ["dt", "rf", "lr", "svm", "nn"]

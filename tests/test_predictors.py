@@ -6,21 +6,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-import yaml
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.metrics import balanced_accuracy_score, f1_score
+from sklearn.metrics import balanced_accuracy_score, f1_score, precision_score, recall_score
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC
 
-from distortion_reliability.errors import ConfigError, UnknownNameError
-from distortion_reliability.predictors import GPThresholdClassifier, make_predictors
-from distortion_reliability.scoring import METRICS, score_predictors
+from distortion_reliability.config import compose_config
+from distortion_reliability.errors import ConfigError
+from distortion_reliability.predictors import GPThresholdClassifier, build_predictors
+from distortion_reliability.scoring import MEAN_ROW, METRICS, flat_metrics, score_predictors
 
-torch.set_num_threads(1)
+OPTIONS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "conf" / "predictors").glob("*.yaml"))
 
-PAPER = yaml.safe_load((Path(__file__).resolve().parents[1] / "conf" / "predictors" / "paper.yaml").read_text())
+
+def _predictors(*overrides: str) -> dict:
+    return build_predictors(compose_config(list(overrides)).predictors)
 
 
 class _Fixed(ClassifierMixin, BaseEstimator):
@@ -33,36 +35,68 @@ class _Fixed(ClassifierMixin, BaseEstimator):
         return np.asarray(self.labels)
 
 
+@pytest.mark.parametrize("option", OPTIONS)
+def test_every_predictors_config_composes_and_instantiates(option):
+    cfg = compose_config([f"predictors={option}", "h=0.8", "seed=4"])
+    assert cfg.predictors.name == option
+    predictors = build_predictors(cfg.predictors)
+    assert list(predictors)[:5] == ["dt", "rf", "lr", "svm", "nn"]
+    assert all(p.get_params()["random_state"] == 4 for p in predictors.values())
+    if option == "with_gp":
+        assert isinstance(predictors["gp_classifier"], GPThresholdClassifier) and predictors["gp_classifier"].h == 0.8
+
+
 def test_paper_config_gives_the_five_seeded_predictors():
-    predictors = make_predictors(PAPER, seed=7)
+    predictors = _predictors("seed=7")
     assert list(predictors) == ["dt", "rf", "lr", "svm", "nn"]
     assert all(p.get_params()["random_state"] == 7 for p in predictors.values())
     assert isinstance(predictors["rf"], RandomForestClassifier) and isinstance(predictors["svm"], SVC)
-    assert isinstance(predictors["nn"], MLPClassifier) and predictors["nn"].hidden_layer_sizes == (100,)
-    assert list(make_predictors(None, seed=0)) == ["dt", "rf", "lr", "svm", "nn"]
+    assert isinstance(predictors["nn"], MLPClassifier) and list(predictors["nn"].hidden_layer_sizes) == [100]
+    assert type(predictors["nn"].hidden_layer_sizes) is list  # plain Python, not an OmegaConf ListConfig
+    assert predictors["lr"].max_iter == 1000 and predictors["rf"].n_estimators == 100
+
+
+def test_gp_classifier_by_override_and_a_users_own_predictor():
+    gp = _predictors("h=0.7", "+predictors.gp_classifier={_target_:distortion_reliability.predictors.GPThresholdClassifier,h:${h}}")
+    assert gp["gp_classifier"].h == 0.7
+    knn = _predictors("+predictors.knn={_target_:sklearn.neighbors.KNeighborsClassifier,n_neighbors:3}")
+    assert isinstance(knn["knn"], KNeighborsClassifier) and knn["knn"].n_neighbors == 3
+    # a plain mapping works too (name dropped)
+    plain = build_predictors({"name": "mine", "dt": {"_target_": "sklearn.tree.DecisionTreeClassifier", "max_depth": 2}})
+    assert list(plain) == ["dt"] and plain["dt"].max_depth == 2
 
 
 def test_same_seed_same_predictions():
     rng = np.random.default_rng(0)
     X = rng.random((80, 3))
     y = (X.sum(1) > 1.8).astype(int)
-    a = make_predictors(PAPER, seed=1)
-    b = make_predictors(PAPER, seed=1)
+    a = _predictors("seed=1")
+    b = _predictors("seed=1")
     for key in ("rf", "nn"):
         np.testing.assert_array_equal(a[key].fit(X, y).predict_proba(X), b[key].fit(X, y).predict_proba(X))
 
 
-def test_make_predictors_errors():
-    with pytest.raises(UnknownNameError, match="predictor 'knn'"):
-        make_predictors({"knn": {}}, seed=0)
-    with pytest.raises(ConfigError, match="predictors.rf"):
-        make_predictors({"rf": {"n_trees": 3}}, seed=0)
-    with pytest.raises(ConfigError, match="predictors.rf"):
-        make_predictors({"rf": {"n_estimators": -3}}, seed=0)
-    with pytest.raises(ConfigError, match="^h "):
-        make_predictors({"gp_classifier": {}}, seed=0)
-    with pytest.raises(ConfigError, match="h must lie"):
-        make_predictors({"gp_classifier": {}}, seed=0, h=1.5)
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        (["+predictors.rf.n_trees=3"], "predictors.rf"),
+        (["predictors.rf.n_estimators=-3"], "predictors.rf.n_estimators"),
+        (["+predictors.dt.max_depth=-3"], "predictors.dt.max_depth"),
+        (["predictors=with_gp", "h=1.5"], "predictors.gp_classifier.h"),
+        (["+predictors.knn={n_neighbors:3}"], "predictors.knn"),
+        (["+predictors.knn={_target_:sklearn.neighbors.NoSuchClassifier}"], "predictors.knn"),
+        (["+predictors.scaler={_target_:sklearn.preprocessing.StandardScaler}"], "predictors.scaler._target_"),
+    ],
+)
+def test_bad_predictor_settings_are_one_config_error_naming_the_field(overrides, field):
+    with pytest.raises(ConfigError) as info:
+        _predictors(*overrides)
+    assert info.value.field == field
+
+
+def test_empty_predictors_config_is_an_error():
+    with pytest.raises(ConfigError, match="at least one"):
+        build_predictors({"name": "empty"})
 
 
 def test_scores_match_hand_computation_and_sklearn():
@@ -73,15 +107,22 @@ def test_scores_match_hand_computation_and_sklearn():
     table = score_predictors({"a": _Fixed(a), "b": _Fixed(b)}, X, y_true)
     assert list(table.columns) == ["predictor", *METRICS]
     assert list(table.predictor) == ["a", "b", "mean"]
+    assert METRICS == ("f1", "precision", "recall", "balanced_accuracy")  # the scores.csv columns
     row_a = table.iloc[0]
     assert row_a.precision == pytest.approx(2 / 3) and row_a.recall == pytest.approx(2 / 3)
-    assert row_a.f1 == pytest.approx(2 / 3) and row_a.n_pred_positive == 3
+    assert row_a.f1 == pytest.approx(2 / 3)
     assert table.iloc[1].f1 == pytest.approx(2 * 3 / (2 * 3 + 5))
     for row, pred in zip(table.itertuples(), (a, b)):
         assert row.f1 == pytest.approx(f1_score(y_true, pred))
+        assert row.precision == pytest.approx(precision_score(y_true, pred))
+        assert row.recall == pytest.approx(recall_score(y_true, pred))
         assert row.balanced_accuracy == pytest.approx(balanced_accuracy_score(y_true, pred))
     for metric in METRICS:
         assert table.iloc[2][metric] == pytest.approx(table.iloc[:2][metric].mean())
+    flat = flat_metrics(table)
+    assert len(flat) == 3 * len(METRICS)
+    assert flat["f1_a"] == pytest.approx(2 / 3) and flat["recall_b"] == 1.0
+    assert flat[f"f1_{MEAN_ROW}"] == pytest.approx((2 / 3 + 6 / 11) / 2)
 
 
 def test_no_predicted_positive_scores_zero_not_nan():

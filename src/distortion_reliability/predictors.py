@@ -1,36 +1,37 @@
 """The distortion-classifiers S (section 4.1): dt, rf, lr, svm, nn, and an optional GP reference.
 
-All work on levels scaled to the unit cube [0, 1]^d and are seeded. Their parameters come from
-``conf/predictors/paper.yaml``; the paper does not state them, so scikit-learn's defaults are used
-except where a default would not converge (``lr.max_iter``, ``nn.max_iter``).
+All work on levels scaled to the unit cube [0, 1]^d and are seeded. They are built from
+``conf/predictors/<name>.yaml``: every entry except ``name`` is a ``_target_`` node that
+``hydra.utils.instantiate`` turns into an unfitted estimator (:func:`build_predictors`), so any
+scikit-learn style classifier is one YAML entry away (``+predictors.knn={_target_:
+sklearn.neighbors.KNeighborsClassifier}``). ``paper.yaml`` holds the paper's five; the paper does
+not state their parameters, so scikit-learn's defaults are used except where a default would not
+converge (``lr.max_iter``, ``nn.max_iter``).
 
-``gp_classifier`` (beyond the paper) predicts P(f(c) >= h) = Phi((mu(c) - h) / sigma(c)) from a GP
-regression fitted on the training set's f values; it needs ``h`` and is fitted by every imbalance
-method on the *real* training set R with its f (synthetic levels have no f), so it is a
+``gp_classifier`` (beyond the paper, ``predictors=with_gp``) predicts P(f(c) >= h) =
+Phi((mu(c) - h) / sigma(c)) from a GP regression fitted on the training set's f values. A predictor
+whose ``fit`` takes ``f`` (:func:`distortion_reliability.imbalance.needs_f`) is fitted by every
+imbalance method on the *real* training set R with its f (synthetic levels have no f), so it is a
 method-independent reference.
 """
 
 from __future__ import annotations
 
+import re
 from numbers import Real
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 from scipy.stats import norm
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.neural_network import MLPClassifier
-from sklearn.svm import SVC
-from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .errors import ConfigError, UnknownNameError
+from .errors import ConfigError, DistortionReliabilityError
 from .scoring import score_predictors
 from .space import check_threshold
 
-__all__ = ["PREDICTORS", "PAPER_PREDICTORS", "GPThresholdClassifier", "make_predictors", "score_predictors", "needs_f"]
+__all__ = ["GPThresholdClassifier", "build_predictors", "score_predictors"]
 
 
 class GPThresholdClassifier(ClassifierMixin, BaseEstimator):
@@ -95,70 +96,63 @@ class GPThresholdClassifier(ClassifierMixin, BaseEstimator):
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
 
-def _mlp(**params: Any) -> MLPClassifier:
-    if "hidden_layer_sizes" in params:  # YAML gives a list, sklearn wants a tuple
-        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
-    return MLPClassifier(**params)
-
-
-PREDICTORS: dict[str, Any] = {
-    "dt": DecisionTreeClassifier,
-    "rf": RandomForestClassifier,
-    "lr": LogisticRegression,
-    "svm": SVC,
-    "nn": _mlp,
-    "gp_classifier": GPThresholdClassifier,
-}
-PAPER_PREDICTORS = ("dt", "rf", "lr", "svm", "nn")
-
-
-def needs_f(estimator: Any) -> bool:
-    """Whether a predictor consumes f values (it is then fitted on the real training set)."""
-    return isinstance(estimator, GPThresholdClassifier)
-
-
-def make_predictors(cfg: Mapping[str, Any] | None, seed: int, h: float | None = None) -> dict[str, Any]:
-    """Unfitted, seeded predictors from a ``conf/predictors`` config.
+def build_predictors(cfg: Any) -> dict[str, Any]:
+    """Unfitted predictors from a ``conf/predictors`` node: ``instantiate`` of every entry but ``name``.
 
     Parameters
     ----------
-    cfg : mapping or None
-        ``{predictor_name: {param: value}, ...}``; a ``name`` key (the config's registry name) is
-        ignored. ``None`` gives the paper's five with default parameters. A DictConfig works too.
-    seed : int
-        ``random_state`` of every predictor.
-    h : float or None
-        Reliability threshold, needed only by ``gp_classifier``.
+    cfg : DictConfig or mapping
+        ``cfg.predictors``, e.g. ``{name: paper, dt: {_target_: sklearn.tree.DecisionTreeClassifier,
+        random_state: ${seed}}, ...}``. Interpolations (``${seed}``, ``${h}``) are resolved against
+        the config it belongs to.
 
     Returns
     -------
     dict
-        ``{name: estimator}`` in config order.
-    """
-    if cfg is None:
-        cfg = {name: {} for name in PAPER_PREDICTORS}
-    if hasattr(cfg, "_content"):  # an OmegaConf DictConfig
-        from omegaconf import OmegaConf
+        ``{predictor name: unfitted estimator}`` in config order; YAML lists and dicts arrive as
+        plain Python containers.
 
-        cfg = OmegaConf.to_container(cfg, resolve=True)
+    Raises
+    ------
+    ConfigError
+        ``predictors.<name>: ...`` for an entry without ``_target_``, a target that cannot be built
+        (unknown class or parameters), one that is not a classifier (``fit`` and ``predict``), or
+        parameter values the estimator's own checks refuse.
+    """
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+    from omegaconf import DictConfig, OmegaConf
+
+    entries = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+    entries.pop("name", None)
+    if not entries:
+        raise ConfigError("predictors", entries, "must hold at least one predictor")
     predictors: dict[str, Any] = {}
-    for name, params in cfg.items():
-        if name == "name":
-            continue
-        if name not in PREDICTORS:
-            raise UnknownNameError("predictor", name, list(PREDICTORS))
-        params = dict(params or {})
-        if name == "gp_classifier":
-            if h is None:
-                raise ConfigError("h", h, "is needed by gp_classifier (pass make_predictors(..., h=...))")
-            params["h"] = check_threshold(h)
+    for key, node in entries.items():
+        field = f"predictors.{key}"
+        if not isinstance(node, dict) or "_target_" not in node:
+            raise ConfigError(field, node, "must have a _target_ (e.g. sklearn.tree.DecisionTreeClassifier)")
         try:
-            predictors[name] = PREDICTORS[name](**params, random_state=seed)
-        except TypeError as error:
-            raise ConfigError(f"predictors.{name}", params, f"must be parameters of {name} ({error})") from None
-        if hasattr(predictors[name], "_validate_params"):
+            estimator = instantiate(node, _convert_="all")
+        except InstantiationException as error:
+            cause = error.__cause__
+            if isinstance(cause, DistortionReliabilityError):
+                raise cause from None
+            why = f"{type(cause).__name__}: {cause}" if cause is not None else str(error).split("\n")[0]
+            raise ConfigError(field, node, f"cannot be built ({' '.join(why.split())})") from None
+        if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
+            raise ConfigError(f"{field}._target_", node["_target_"], "must build a classifier (fit and predict)")
+        if hasattr(estimator, "_validate_params") and hasattr(estimator, "_parameter_constraints"):
             try:
-                predictors[name]._validate_params()
+                estimator._validate_params()
             except ValueError as error:
-                raise ConfigError(f"predictors.{name}", params, f"must be valid ({error})") from None
+                match = _SKLEARN_PARAM_ERROR.search(str(error))
+                if match is None:
+                    raise ConfigError(field, node, f"must be valid ({error})") from None
+                param, expected = match.groups()
+                raise ConfigError(f"{field}.{param}", node.get(param), expected) from None
+        predictors[key] = estimator
     return predictors
+
+
+_SKLEARN_PARAM_ERROR = re.compile(r"The '(\w+)' parameter of \w+ (must be .*?)\. Got")

@@ -14,9 +14,10 @@ from sklearn.metrics import balanced_accuracy_score, f1_score, precision_score, 
 
 from .errors import ConfigError
 
-__all__ = ["METRICS", "MEAN_ROW", "score_predictors", "score_labels"]
+__all__ = ["METRICS", "MEAN_ROW", "score_predictors", "score_labels", "flat_metrics"]
 
-METRICS = ("f1", "precision", "recall", "balanced_accuracy", "n_pred_positive")
+#: Columns of the score table after ``predictor`` (also the ``scores.csv`` artifact).
+METRICS = ("f1", "precision", "recall", "balanced_accuracy")
 MEAN_ROW = "mean"
 
 
@@ -30,7 +31,6 @@ def score_labels(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
         "recall": float(recall_score(y_true, y_pred, zero_division=0)),
         # With one class in y_true sklearn warns and averages over that class only; keep its value.
         "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
-        "n_pred_positive": float(y_pred.sum()),
     }
 
 
@@ -64,3 +64,13 @@ def score_predictors(fitted: Mapping[str, Any], X_grid_unit: np.ndarray, y_grid:
     table = pd.DataFrame(rows, columns=["predictor", *METRICS])
     mean = table[list(METRICS)].mean().to_dict()
     return pd.concat([table, pd.DataFrame([{"predictor": MEAN_ROW, **mean}])], ignore_index=True)
+
+
+def flat_metrics(table: pd.DataFrame) -> dict[str, float]:
+    """A score table as flat metrics: ``{"<metric>_<predictor>": value}``, the mean row as ``_mean``.
+
+    E.g. ``f1_dt``, ``recall_svm``, ``f1_mean`` (the paper's number), ``balanced_accuracy_mean``.
+    """
+    return {
+        f"{metric}_{row['predictor']}": float(row[metric]) for row in table.to_dict("records") for metric in METRICS
+    }

@@ -1,30 +1,39 @@
 """Rebalancing of the training set R (section 3.2.2 and the baselines of Tables 3-4).
 
-Use :func:`make_method` (``make_method(cfg.name, **rest)``) to get any of :data:`METHOD_NAMES`;
-:class:`SMOTEGP` is the paper's method as a stand-alone imbalanced-learn sampler.
+Each ``conf/imbalance/<name>.yaml`` builds its method with ``hydra.utils.instantiate`` from a
+``_target_`` (:func:`build_method` does that with errors as ConfigError): :class:`NoRebalancing`,
+:class:`Reweighting`, :class:`Resampling` around any imbalanced-learn style sampler, or
+:class:`Ensemble` around an ensemble classifier. :class:`SMOTEGP` is the paper's method as a
+stand-alone imbalanced-learn sampler. See :mod:`.methods` for ``fit_predictors`` and ``stats_``.
 """
 
-from .registry import (
-    METHOD_NAMES,
-    EnsembleMethod,
+from ._compat import self_paced_ensemble
+from .methods import (
+    STATS_KEYS,
+    Ensemble,
     ImbalanceMethod,
     NoRebalancing,
     Resampling,
     Reweighting,
-    make_method,
+    build_method,
+    check_training_set,
+    needs_f,
 )
 from .smote_gp import SMOTEGP
 from .sv import SmoteVariantsOverSampler, smote_variants_names
 
 __all__ = [
-    "METHOD_NAMES",
-    "EnsembleMethod",
+    "STATS_KEYS",
+    "Ensemble",
     "ImbalanceMethod",
     "NoRebalancing",
     "Resampling",
     "Reweighting",
     "SMOTEGP",
     "SmoteVariantsOverSampler",
-    "make_method",
+    "build_method",
+    "check_training_set",
+    "needs_f",
+    "self_paced_ensemble",
     "smote_variants_names",
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-__all__ = ["patch_sklearn_for_imbalanced_ensemble", "import_self_paced_ensemble"]
+__all__ = ["patch_sklearn_for_imbalanced_ensemble", "import_self_paced_ensemble", "self_paced_ensemble"]
 
 
 def _if_delegate_has_method(delegate: str) -> Callable[[Callable[..., Any]], Any]:
@@ -53,3 +53,12 @@ def import_self_paced_ensemble() -> type:
     from imbalanced_ensemble.ensemble import SelfPacedEnsembleClassifier
 
     return SelfPacedEnsembleClassifier
+
+
+def self_paced_ensemble(**params: Any) -> Any:
+    """An unfitted ``SelfPacedEnsembleClassifier(**params)``, importable as a Hydra ``_target_``.
+
+    ``conf/imbalance/spe.yaml`` targets this factory rather than the class, because the class's
+    module cannot be imported before :func:`patch_sklearn_for_imbalanced_ensemble` has run.
+    """
+    return import_self_paced_ensemble()(**params)

@@ -1,0 +1,569 @@
+"""One interface for every imbalance method: R (levels in the unit cube, labels, f) -> fitted predictors.
+
+Every ``conf/imbalance/*.yaml`` names one of these classes in its ``_target_`` and the runner builds
+it with ``hydra.utils.instantiate`` (the YAML's ``name`` key removed first); a user's own method is a
+class with the same ``fit_predictors`` plus a YAML, and any imbalanced-learn style sampler is one
+YAML away (``Resampling`` with a nested ``sampler: {_target_: ...}``). The kinds:
+
+- :class:`NoRebalancing` (``none``): each predictor is fitted on R as is.
+- :class:`Reweighting` (``reweight``, cost-sensitive learning): ``class_weight="balanced"`` in each
+  predictor that has it (dt, rf, lr, svm); a predictor whose ``fit`` takes ``sample_weight`` gets
+  balanced weights; the MLP has neither (scikit-learn 1.6), so its minority rows are *replicated*
+  ``round(n_majority / n_minority)`` times, which is integer sample weighting.
+- :class:`Resampling` (random_under ... smote_gp, gan, vae, ctgan, tvae, sv): R is rebalanced *once*
+  into R* by the sampler (an object with ``fit_resample``) and every predictor is fitted on R*. Per
+  run the sampler is cloned, every ``random_state`` in it (nested ones too) set to the run's seed, and
+  its neighbour counts lowered to what the class sizes allow (:mod:`.neighbours`). A sampler whose
+  ``fit_resample`` takes ``f`` (SMOTE-GP) receives the f values.
+- :class:`Ensemble` (``spe``, ``mesa``): ensembles are classifiers, not resamplers: each predictor
+  becomes the base estimator of its own ensemble (an SVC gets ``probability=True``). The paper's
+  "average over five distortion-classifiers" then means the average over five ensembles.
+
+Predictors that consume f (their ``fit`` takes ``f``, e.g. ``gp_classifier``) are fitted on the real
+R with its f by every method. Every failure caused by the data (too few positives, one class left
+after resampling, a library refusing the set) is raised as one
+:class:`~distortion_reliability.errors.CannotRebalanceError`; bad settings raise
+:class:`~distortion_reliability.errors.ConfigError` when the method is built.
+
+After ``fit_predictors`` the method's ``stats_`` dict describes what it did:
+
+``n_synthetic_proposed``, ``n_synthetic_kept``
+    Synthetic levels the sampler generated and kept in R* (they differ for SMOTE-GP's filter and for
+    SMOTE + cleaning); a level of R* counts as synthetic when it is not a level of R with that label,
+    so the copies a random over-sampler makes count as real. ``None`` for none/reweight/ensembles.
+``rebalance_seconds``, ``predictors_seconds``
+    Wall time of building R* (0 where there is no separate step) and of fitting every predictor.
+``rebalanced_X_unit``, ``rebalanced_y``, ``synthetic_mask``
+    R* and which of its rows are synthetic (``None`` for none/reweight/ensembles).
+``proposals_X_unit``, ``proposals_kept``, ``proposals_variance``
+    For a sampler that filters proposals (SMOTE-GP): every proposal, whether it was kept, its GP
+    posterior variance; ``None`` otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import re
+import time
+import warnings
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+from sklearn.base import clone
+
+from ..errors import CannotRebalanceError, ConfigError, DistortionReliabilityError
+from .neighbours import fit_neighbours, seed_everywhere
+
+__all__ = [
+    "ImbalanceMethod",
+    "NoRebalancing",
+    "Reweighting",
+    "Resampling",
+    "Ensemble",
+    "STATS_KEYS",
+    "build_method",
+    "check_training_set",
+    "needs_f",
+]
+
+#: Keys of ``method.stats_`` after ``fit_predictors``.
+STATS_KEYS = (
+    "n_synthetic_proposed",
+    "n_synthetic_kept",
+    "rebalance_seconds",
+    "predictors_seconds",
+    "rebalanced_X_unit",
+    "rebalanced_y",
+    "synthetic_mask",
+    "proposals_X_unit",
+    "proposals_kept",
+    "proposals_variance",
+)
+
+
+@contextlib.contextmanager
+def _data_errors_as_cannot_rebalance(method: str) -> Iterator[None]:
+    """Turn a library's refusal of this training set into the one typed, recordable error."""
+    try:
+        yield
+    except (CannotRebalanceError, ConfigError):
+        raise
+    except (ValueError, RuntimeError, IndexError, ZeroDivisionError, np.linalg.LinAlgError) as error:
+        raise CannotRebalanceError(method, f"{type(error).__name__}: {error}") from error
+
+
+def check_training_set(method: str, X: Any, y: Any, f: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Validate R (levels, 0/1 labels, optional f); CannotRebalanceError if it has one class only."""
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y).reshape(-1)
+    if X.ndim != 2 or X.shape[0] != y.shape[0]:
+        raise ConfigError("X", X.shape, f"must be 2-D with one row per label ({y.shape[0]})")
+    if not np.all(np.isfinite(X)):
+        raise ConfigError("X", "non-finite values", "must be finite")
+    if not np.isin(y, (0, 1)).all():
+        raise ConfigError("y", np.unique(y).tolist(), "must hold 0/1 labels only")
+    y = y.astype(int)
+    if f is not None:
+        f = np.asarray(f, dtype=float).reshape(-1)
+        if f.shape[0] != y.shape[0] or not np.all(np.isfinite(f)):
+            raise ConfigError("f", f.shape, f"must hold one finite value per level ({y.shape[0]})")
+    counts = np.bincount(y, minlength=2)
+    if counts.min() == 0:
+        missing = "positives" if counts[1] == 0 else "negatives"
+        raise CannotRebalanceError(method, f"the training set has no {missing} ({counts[0]} neg, {counts[1]} pos)")
+    return X, y, f
+
+
+def _plain(estimator: Any) -> Any:
+    """Replace OmegaConf containers among an estimator's parameters (nested estimators too) by plain ones.
+
+    ``hydra.utils.instantiate`` passes YAML lists and dicts as ListConfig / DictConfig, which
+    scikit-learn's parameter checks (``dict``, tuples) and pickling of fitted models do not expect.
+    """
+    from omegaconf import DictConfig, ListConfig, OmegaConf
+
+    if not hasattr(estimator, "get_params"):
+        return estimator
+    changes = {}
+    for key, value in estimator.get_params(deep=False).items():
+        if isinstance(value, (DictConfig, ListConfig)):
+            changes[key] = OmegaConf.to_container(value, resolve=True)
+        elif hasattr(value, "get_params") and not isinstance(value, type):
+            _plain(value)
+    if changes:
+        estimator.set_params(**changes)
+    return estimator
+
+
+def _validate_estimator_params(estimator: Any, field: str) -> None:
+    """Run the estimator's own parameter checks (nested estimators' too) now, so a bad setting fails
+    when the method is built, as ``<field>.<parameter>: <value>: <why>``."""
+    from .neighbours import _walk
+
+    for prefix, part in _walk(estimator):
+        if not (hasattr(part, "_validate_params") and hasattr(part, "_parameter_constraints")):
+            continue
+        where = f"{field}.{prefix.replace('__', '.')}".rstrip(".")
+        try:
+            part._validate_params()
+        except ConfigError as error:
+            raise ConfigError(_prefixed(error.field, where), error.value, error.expected) from None
+        except DistortionReliabilityError:
+            raise
+        except (ValueError, TypeError) as error:
+            raise _explained(error, part, where) from None
+
+
+_SKLEARN_PARAM_ERROR = re.compile(r"The '(\w+)' parameter of \w+ (must be .*?)\. Got")
+
+
+def _explained(error: Exception, estimator: Any, where: str) -> ConfigError:
+    """scikit-learn's InvalidParameterError as ``<where>.<param>: <value>: must be ...``."""
+    match = _SKLEARN_PARAM_ERROR.search(str(error))
+    if match is None:
+        return ConfigError(where, _shown_params(estimator), f"must be valid ({error})")
+    param, expected = match.groups()
+    return ConfigError(f"{where}.{param}", estimator.get_params(deep=False).get(param), expected)
+
+
+def _prefixed(field: str, where: str) -> str:
+    """An estimator's own field name (``epochs``, ``gan.epochs``) under the config key it came from."""
+    return field if field.startswith("imbalance.") else f"{where}.{field.split('.')[-1]}"
+
+
+def _shown_params(estimator: Any) -> dict:
+    return {k: v for k, v in estimator.get_params(deep=False).items() if not hasattr(v, "get_params")}
+
+
+def _rows_in(X_new: np.ndarray, y_new: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Which rows (level and label) of ``(X_new, y_new)`` are rows of ``(X, y)``."""
+    known = {(int(label), row.tobytes()) for row, label in zip(np.ascontiguousarray(X, dtype=float), y)}
+    X_new = np.ascontiguousarray(X_new, dtype=float)
+    return np.fromiter(((int(label), row.tobytes()) in known for row, label in zip(X_new, y_new)), bool, len(y_new))
+
+
+def needs_f(estimator: Any) -> bool:
+    """Whether a predictor consumes f values: its ``fit`` takes an ``f`` argument (``gp_classifier``).
+
+    Such a predictor is fitted on the real training set R with its f by every method (synthetic
+    levels have no f). Duck-typed, so this package never imports the predictors module.
+    """
+    try:
+        return "f" in inspect.signature(estimator.fit).parameters
+    except (AttributeError, TypeError, ValueError):
+        return False
+
+
+def _empty_stats() -> dict[str, Any]:
+    return dict.fromkeys(STATS_KEYS)
+
+
+class ImbalanceMethod:
+    """Base class: a way of turning R into fitted predictors.
+
+    Parameters
+    ----------
+    name : str or None
+        Label used in errors (``CannotRebalanceError.method``) and ``repr``; by default the kind's
+        name (``none``, ``reweight``) or the sampler's / ensemble's class name.
+
+    Attributes
+    ----------
+    kind : {"none", "reweight", "resample", "ensemble"}
+    stats_ : dict or None
+        Set by :meth:`fit_predictors`, keys :data:`STATS_KEYS` (see the module docstring).
+    """
+
+    kind = "none"
+
+    def __init__(self, name: str | None = None):
+        self.name = name or self._default_name()
+        self.stats_: dict[str, Any] | None = None
+
+    def _default_name(self) -> str:
+        return self.kind
+
+    @property
+    def is_resampler(self) -> bool:
+        """Whether :meth:`resample` yields a rebalanced set R*."""
+        return self.kind in ("none", "resample")
+
+    def fit_predictors(
+        self, X_unit: Any, y: Any, f: Any = None, predictors: Mapping[str, Any] | None = None, seed: int = 0
+    ) -> dict[str, Any]:
+        """Fit a clone of every predictor with this method; fill :attr:`stats_`.
+
+        Parameters
+        ----------
+        X_unit : array of shape (n, d)
+            Training levels in the unit cube.
+        y : array of shape (n,)
+            0/1 labels I[f >= h].
+        f : array of shape (n,) or None
+            f values of the levels (used by SMOTE-GP and ``gp_classifier``).
+        predictors : mapping of str to unfitted estimator
+            E.g. ``build_predictors(cfg.predictors)``; they keep their own ``random_state``.
+        seed : int
+            Seeds the method itself (resampler, ensemble).
+
+        Returns
+        -------
+        dict
+            ``{predictor name: fitted estimator}``, same keys as ``predictors``.
+        """
+        self.stats_ = None
+        if not predictors:
+            raise ConfigError("predictors", predictors, "must hold at least one predictor")
+        X, y, f = check_training_set(self.name, X_unit, y, f)
+        stats = _empty_stats()
+        fitted: dict[str, Any] = {}
+        with _data_errors_as_cannot_rebalance(self.name), warnings.catch_warnings():
+            # Convergence chatter on tiny rebalanced sets is expected and not actionable here.
+            warnings.simplefilter("ignore", UserWarning)
+            start = time.perf_counter()
+            prepared = self._prepare(X, y, f, seed, stats)
+            stats["rebalance_seconds"] = time.perf_counter() - start
+            start = time.perf_counter()
+            for key, template in predictors.items():
+                if needs_f(template):
+                    fitted[key] = clone(template).fit(X, y, f=f)
+                else:
+                    fitted[key] = self._fit_one(clone(template), prepared, seed)
+            stats["predictors_seconds"] = time.perf_counter() - start
+        self.stats_ = stats
+        return fitted
+
+    def resample(self, X_unit: Any, y: Any, f: Any = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """The rebalanced set R* = (X*, y*); only for resamplers (see :attr:`is_resampler`)."""
+        raise ConfigError("imbalance", self.name, f"must be a resampler to resample (it is a {self.kind} method)")
+
+    def _prepare(self, X: np.ndarray, y: np.ndarray, f: np.ndarray | None, seed: int, stats: dict) -> Any:
+        return X, y
+
+    def _fit_one(self, estimator: Any, prepared: Any, seed: int) -> Any:
+        X, y = prepared
+        return estimator.fit(X, y)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+class NoRebalancing(ImbalanceMethod):
+    """``none``: the standard distortion-classifiers, trained on R as is."""
+
+    kind = "none"
+
+    def resample(self, X_unit: Any, y: Any, f: Any = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        X, y, _ = check_training_set(self.name, X_unit, y, f)
+        return X, y
+
+
+class Reweighting(ImbalanceMethod):
+    """``reweight``: cost-sensitive learning with balanced class weights (see the module docstring)."""
+
+    kind = "reweight"
+
+    def _fit_one(self, estimator: Any, prepared: Any, seed: int) -> Any:
+        X, y = prepared
+        if "class_weight" in estimator.get_params():
+            return estimator.set_params(class_weight="balanced").fit(X, y)
+        counts = np.bincount(y, minlength=2)
+        if "sample_weight" in inspect.signature(estimator.fit).parameters:
+            weights = (len(y) / (2.0 * counts))[y]
+            return estimator.fit(X, y, sample_weight=weights)
+        # Replication = integer sample weights, for estimators (MLP) that take no weights at all.
+        minority = int(np.argmin(counts))
+        factor = max(1, int(round(counts.max() / counts.min())))
+        rows = np.concatenate([np.flatnonzero(y != minority), np.repeat(np.flatnonzero(y == minority), factor)])
+        return estimator.fit(X[rows], y[rows])
+
+
+class Resampling(ImbalanceMethod):
+    """A resampler: R is rebalanced once into R*, then every predictor is fitted on R*.
+
+    Parameters
+    ----------
+    sampler : object with ``fit_resample(X, y)``
+        Any imbalanced-learn compatible sampler (imblearn's, SMOTE-GP, the generative ones, a
+        smote-variants adapter, a user's own). It is cloned for every run (the instance given is
+        never fitted); its ``random_state`` parameters are set to the run's seed.
+    name : str or None
+        Label for errors; by default the sampler's class name.
+    **sampler_params
+        Parameters set on the sampler (``set_params``) on top of its own: a YAML can keep a
+        parameter beside ``sampler`` (SMOTE-GP's ``v``, so ``imbalance.v=...`` works).
+
+    Raises
+    ------
+    ConfigError
+        If ``sampler`` has no ``fit_resample`` or a parameter is invalid.
+    """
+
+    kind = "resample"
+
+    def __init__(self, sampler: Any, *, name: str | None = None, **sampler_params: Any):
+        if not hasattr(sampler, "fit_resample"):
+            raise ConfigError("imbalance.sampler", sampler, "must be a sampler with fit_resample(X, y)")
+        self.sampler = _plain(sampler)
+        super().__init__(name)
+        if sampler_params:
+            self.sampler = clone(self.sampler)
+            valid = self.sampler.get_params(deep=True)
+            for key, value in sampler_params.items():
+                if key not in valid:
+                    raise ConfigError(f"imbalance.{key}", value, f"must be a parameter of {type(self.sampler).__name__} "
+                                      f"({', '.join(sorted(k for k in valid if '__' not in k))})")
+            self.sampler.set_params(**sampler_params)
+        _validate_estimator_params(self.sampler, "imbalance.sampler")
+        if hasattr(self.sampler, "make_oversampler"):  # smote-variants: unknown class or bad params fail here
+            self.sampler.make_oversampler()
+        self._fitted_sampler: Any = None
+
+    def _default_name(self) -> str:
+        return type(self.sampler).__name__
+
+    @property
+    def uses_f(self) -> bool:
+        """Whether the sampler takes f values (``fit_resample(X, y, f=...)``, e.g. SMOTE-GP)."""
+        try:
+            return "f" in inspect.signature(self.sampler.fit_resample).parameters
+        except (TypeError, ValueError):
+            return False
+
+    def make_sampler(self, seed: int, n_minority: int | None = None, n_samples: int | None = None) -> Any:
+        """A clone of the sampler, seeded, with neighbour counts fitted to the class sizes if given."""
+        sampler = seed_everywhere(clone(self.sampler), seed)
+        if n_minority is not None and n_samples is not None:
+            fit_neighbours(sampler, n_minority, n_samples, self.name)
+        return sampler
+
+    def resample(self, X_unit: Any, y: Any, f: Any = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """R* for ``seed``; the same as :meth:`fit_predictors` fits on (and ``stats_`` as it fills)."""
+        X, y, f = check_training_set(self.name, X_unit, y, f)
+        stats = _empty_stats()
+        with _data_errors_as_cannot_rebalance(self.name), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            start = time.perf_counter()
+            X_res, y_res = self._prepare(X, y, f, seed, stats)
+            stats["rebalance_seconds"] = time.perf_counter() - start
+        self.stats_ = stats
+        return X_res, y_res
+
+    def _prepare(self, X: np.ndarray, y: np.ndarray, f: np.ndarray | None, seed: int, stats: dict) -> Any:
+        counts = np.bincount(y, minlength=2)
+        sampler = self.make_sampler(seed, int(counts.min()), len(y))
+        if self.uses_f and f is not None:
+            X_res, y_res = sampler.fit_resample(X, y, f=f)
+        else:
+            X_res, y_res = sampler.fit_resample(X, y)
+        X_res, y_res = np.asarray(X_res, dtype=float), np.asarray(y_res).astype(int)
+        if np.unique(y_res).size < 2:
+            raise CannotRebalanceError(self.name, "the rebalanced set has one class only")
+        self._fitted_sampler = sampler
+        synthetic = ~_rows_in(X_res, y_res, X, y)
+        n_kept = int(synthetic.sum())
+        stats.update(
+            rebalanced_X_unit=X_res,
+            rebalanced_y=y_res,
+            synthetic_mask=synthetic,
+            n_synthetic_kept=n_kept,
+            n_synthetic_proposed=_n_proposed(sampler, n_kept),
+            **_proposals(sampler),
+        )
+        return X_res, y_res
+
+    def __repr__(self) -> str:
+        return f"Resampling(sampler={self.sampler!r})"
+
+
+def _n_proposed(sampler: Any, n_kept: int) -> int:
+    """Synthetic levels the fitted sampler generated before any filter or cleaning."""
+    for attr in ("n_proposed_", "n_generated_"):  # SMOTE-GP
+        if isinstance(getattr(sampler, attr, None), (int, np.integer)):
+            return int(getattr(sampler, attr))
+    inner = getattr(sampler, "smote_", None)  # SMOTEENN / SMOTETomek: SMOTE's output before cleaning
+    if isinstance(getattr(inner, "sampling_strategy_", None), dict):
+        return int(sum(inner.sampling_strategy_.values()))
+    return n_kept
+
+
+def _first_attr(obj: Any, names: tuple[str, ...]) -> Any:
+    for name in names:
+        value = getattr(obj, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def _proposals(sampler: Any) -> dict[str, Any]:
+    """SMOTE-GP's proposals (levels, kept flag, posterior variance); all ``None`` for other samplers."""
+    X = _first_attr(sampler, ("proposals_X_", "proposals_"))
+    kept = _first_attr(sampler, ("proposals_kept_", "accepted_"))
+    variance = _first_attr(sampler, ("proposals_variance_", "variances_"))
+    if X is None and kept is None and variance is None:
+        return {}
+    return {
+        "proposals_X_unit": None if X is None else np.asarray(X, dtype=float),
+        "proposals_kept": None if kept is None else np.asarray(kept, dtype=bool),
+        "proposals_variance": None if variance is None else np.asarray(variance, dtype=float),
+    }
+
+
+class Ensemble(ImbalanceMethod):
+    """``spe`` / ``mesa``: every predictor becomes the base estimator of its own ensemble.
+
+    Parameters
+    ----------
+    ensemble : unfitted ensemble classifier
+        Built with its own settings; per predictor and run it is cloned, given the predictor as
+        ``estimator_param`` and the run's seed as ``random_state``.
+    estimator_param : str, default="estimator"
+        The ensemble's parameter that takes the base estimator.
+    name : str or None
+        Label for errors; by default the ensemble's class name.
+    """
+
+    kind = "ensemble"
+
+    def __init__(self, ensemble: Any, *, estimator_param: str = "estimator", name: str | None = None):
+        if not (hasattr(ensemble, "fit") and hasattr(ensemble, "get_params")):
+            raise ConfigError("imbalance.ensemble", ensemble, "must be a scikit-learn style classifier")
+        if estimator_param not in ensemble.get_params(deep=False):
+            raise ConfigError("imbalance.estimator_param", estimator_param,
+                              f"must be a parameter of {type(ensemble).__name__}")
+        self.ensemble = _plain(ensemble)
+        self.estimator_param = estimator_param
+        super().__init__(name)
+        from sklearn.tree import DecisionTreeClassifier
+
+        built = self.make_ensemble(DecisionTreeClassifier(), seed=0)
+        _validate_estimator_params(built, "imbalance.ensemble")
+        if hasattr(built, "_check_params"):  # MESA checks its settings there
+            try:
+                built._check_params()
+            except ConfigError as error:
+                raise ConfigError(_prefixed(error.field, "imbalance.ensemble"), error.value, error.expected) from None
+
+    def _default_name(self) -> str:
+        return type(self.ensemble).__name__
+
+    def ensemble_class(self) -> type:
+        return type(self.ensemble)
+
+    def make_ensemble(self, estimator: Any, seed: int) -> Any:
+        """The ensemble around ``estimator`` (an SVC gets ``probability=True``: both need predict_proba)."""
+        if not hasattr(estimator, "predict_proba") and "probability" in estimator.get_params():
+            estimator = estimator.set_params(probability=True)
+        ensemble = clone(self.ensemble).set_params(**{self.estimator_param: estimator})
+        if "random_state" in ensemble.get_params(deep=False):
+            ensemble.set_params(random_state=seed)
+        return ensemble
+
+    def _fit_one(self, estimator: Any, prepared: Any, seed: int) -> Any:
+        X, y = prepared
+        return self.make_ensemble(estimator, seed).fit(X, y)
+
+    def __repr__(self) -> str:
+        return f"Ensemble(ensemble={self.ensemble!r})"
+
+
+def build_method(cfg: Any) -> Any:
+    """``hydra.utils.instantiate`` of an ``imbalance`` config node, with errors as ConfigError.
+
+    Parameters
+    ----------
+    cfg : DictConfig or mapping
+        ``cfg.imbalance``; its ``name`` key (the config's label) is dropped before instantiating.
+
+    Returns
+    -------
+    ImbalanceMethod (or any object with ``fit_predictors``)
+
+    Raises
+    ------
+    ConfigError
+        A bad ``_target_``, unknown or invalid parameters, or a target that builds no method.
+    """
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+    from omegaconf import DictConfig, OmegaConf
+
+    # Resolved while still attached to the root config, so ${seed}, ${h}, ${oc.select:dataset...} work.
+    node = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+    label = node.pop("name", None) or "imbalance"
+    if "_target_" not in node:
+        raise ConfigError(f"imbalance.{label}._target_", None,
+                          "must name the method class (e.g. distortion_reliability.imbalance.Resampling)")
+    try:
+        method = instantiate(node)
+    except InstantiationException as error:
+        cause = error.__cause__
+        while isinstance(cause, InstantiationException) and cause.__cause__ is not None:
+            cause = cause.__cause__
+        if isinstance(cause, DistortionReliabilityError):
+            raise cause from None
+        raise _instantiation_error(error, node, "imbalance") from None
+    if not hasattr(method, "fit_predictors"):
+        raise ConfigError(f"imbalance.{label}._target_", node.get("_target_"),
+                          "must build an ImbalanceMethod (an object with fit_predictors)")
+    if isinstance(method, ImbalanceMethod) and label != "imbalance":
+        method.name = label  # errors then name the config (smote), not the class (SMOTE)
+    return method
+
+
+def _instantiation_error(error: Exception, node: dict, group: str) -> ConfigError:
+    """Hydra's InstantiationException as ``<group>.<key of the failing node>: <its settings>: <why>``."""
+    text = str(error)
+    key = re.search(r"full_key: (\S+)", text)
+    field, value = group, node
+    if key:
+        field = f"{group}.{key.group(1)}"
+        for part in key.group(1).split("."):
+            value = value.get(part, value) if isinstance(value, dict) else value
+    cause = error.__cause__
+    if cause is not None and not isinstance(cause, type(error)):
+        why = f"{type(cause).__name__}: {cause}"
+    else:
+        why = text.split("\n")[0].replace(" set env var HYDRA_FULL_ERROR=1 to see chained exception.", "")
+    return ConfigError(field, value, f"cannot be built ({' '.join(why.split()).rstrip('.,')})")
