@@ -144,8 +144,12 @@ def test_bad_dataset_settings_are_one_config_error():
         instantiate_dataset(compose_config(["dataset=imagenette", "dataset.size=1px"]).dataset)
     with pytest.raises(ConfigError, match="bogus"):  # a key the class does not take
         instantiate_dataset(compose_config(["+dataset.bogus=1"]).dataset)
-    with pytest.raises(ConfigError, match=r"digits\.split"):
+    with pytest.raises(ConfigError, match=r"dataset\.split"):
         Digits(split="validation")
+    with pytest.raises(ConfigError, match=r"dataset\.split.*validation"):
+        instantiate_dataset(compose_config(["+dataset.split=validation"]).dataset)
+    with pytest.raises(ConfigError, match=r"dataset\.digits\.split"):
+        Digits().load("validation")
 
 
 def test_a_user_dataset_is_a_class_and_a_yaml(tmp_path):

@@ -314,7 +314,7 @@ class Dataset:
         self.smote_gp_v = _optional_float("dataset.smote_gp_v", smote_gp_v)
         self.download = _check_bool("dataset.download", download)
         if split is not None:
-            check_split(f"dataset.{self.name}", split, self.splits)
+            check_split("dataset", split, self.splits)
         self.split = split
         self._held_out_source: SplitSource | None = None
         self._image_shape: tuple[int, int, int] | None = None
