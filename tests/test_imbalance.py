@@ -115,6 +115,8 @@ def test_smote_gp_v_follows_the_dataset_and_the_override():
     assert _method("smote_gp").sampler.v == 0.005
     assert build_method(compose_config(["imbalance=smote_gp", "dataset=cifar10"]).imbalance).sampler.v == 0.05
     assert build_method(compose_config(["imbalance=smote_gp", "imbalance.v=0.2"]).imbalance).sampler.v == 0.2
+    # a dataset that sets smote_gp_v to null keeps SMOTE-GP's own default
+    assert build_method(compose_config(["imbalance=smote_gp", "+dataset.smote_gp_v=null"]).imbalance).sampler.v == 0.005
 
 
 def test_yaml_lists_and_dicts_reach_the_sampler_as_plain_python():

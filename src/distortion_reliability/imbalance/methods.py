@@ -332,7 +332,13 @@ class Resampling(ImbalanceMethod):
         Label for errors; by default the sampler's class name.
     **sampler_params
         Parameters set on the sampler (``set_params``) on top of its own: a YAML can keep a
-        parameter beside ``sampler`` (SMOTE-GP's ``v``, so ``imbalance.v=...`` works).
+        parameter beside ``sampler`` (SMOTE-GP's ``v``, so ``imbalance.v=...`` works). A ``None``
+        value leaves the sampler's own value (a dataset whose ``smote_gp_v`` is null keeps 0.005).
+
+    Attributes
+    ----------
+    sampler_ : fitted sampler or None
+        The seeded clone that built the last R* (e.g. SMOTE-GP's ``gps_``, ``accepted_``).
 
     Raises
     ------
@@ -347,6 +353,7 @@ class Resampling(ImbalanceMethod):
             raise ConfigError("imbalance.sampler", sampler, "must be a sampler with fit_resample(X, y)")
         self.sampler = _plain(sampler)
         super().__init__(name)
+        sampler_params = {key: value for key, value in sampler_params.items() if value is not None}
         if sampler_params:
             self.sampler = clone(self.sampler)
             valid = self.sampler.get_params(deep=True)
@@ -358,7 +365,7 @@ class Resampling(ImbalanceMethod):
         _validate_estimator_params(self.sampler, "imbalance.sampler")
         if hasattr(self.sampler, "make_oversampler"):  # smote-variants: unknown class or bad params fail here
             self.sampler.make_oversampler()
-        self._fitted_sampler: Any = None
+        self.sampler_: Any = None
 
     def _default_name(self) -> str:
         return type(self.sampler).__name__
@@ -400,7 +407,7 @@ class Resampling(ImbalanceMethod):
         X_res, y_res = np.asarray(X_res, dtype=float), np.asarray(y_res).astype(int)
         if np.unique(y_res).size < 2:
             raise CannotRebalanceError(self.name, "the rebalanced set has one class only")
-        self._fitted_sampler = sampler
+        self.sampler_ = sampler
         synthetic = ~_rows_in(X_res, y_res, X, y)
         n_kept = int(synthetic.sum())
         stats.update(
