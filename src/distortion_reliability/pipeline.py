@@ -66,10 +66,14 @@ def instantiate_group(node: DictConfig, group: str, **runtime: Any) -> Any:
     try:
         return instantiate(spec, **runtime)
     except InstantiationException as err:
-        cause = err.__cause__
+        cause: BaseException = err
+        while cause.__cause__ is not None:  # nested nodes (ops, resamplers) wrap one level each
+            if isinstance(cause, DistortionReliabilityError):
+                break
+            cause = cause.__cause__
         if isinstance(cause, DistortionReliabilityError):
             raise cause from None
-        detail = str(cause or err).splitlines()[0] if str(cause or err) else type(cause or err).__name__
+        detail = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
         raise ConfigError(group, node.get("name", node.get("_target_")), f"cannot be built: {detail}") from None
     except DistortionReliabilityError:
         raise
