@@ -3,7 +3,8 @@
 smote-variants (Kovacs, 2019) implements 86 oversamplers with its own interface:
 ``OverSampler(proportion=..., random_state=..., **params).sample(X, y) -> (X_res, y_res)`` on
 binary data. :class:`SmoteVariantsOverSampler` wraps one by class name, so ``SMOTEWB`` or any other
-drops into :func:`~distortion_reliability.imbalance.make_method` and ``imblearn`` pipelines.
+drops into :class:`~distortion_reliability.imbalance.Resampling` (``conf/imbalance/sv.yaml``) and
+``imblearn`` pipelines.
 """
 
 from __future__ import annotations
