@@ -26,14 +26,6 @@ BASE = {("random", "none"): 0.30, ("random", "smote"): 0.50, ("random", "smote_g
 MISSING = ("gp", "none", 2)          # never logged
 SKIPPED = ("random", "none", 1)      # FINISHED with tag skipped
 FAILED = ("gp", "smote", 2)          # FAILED first, then never rerun -> missing, status failed
-STUDY_YAML = """# @package _global_
-hydra:
-  sweeper:
-    params:
-      sampler: random,gp
-      imbalance: none,smote,smote_gp
-      seed: 0,1,2
-"""
 
 
 def synthetic_f(levels: np.ndarray) -> np.ndarray:

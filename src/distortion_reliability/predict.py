@@ -17,6 +17,7 @@ Bad input (a level outside C, an unknown distortion, an unknown run id, no store
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -259,6 +260,7 @@ def parse_args(argv: Sequence[str]) -> dict[str, str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one answer, no download bars
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     try:
         args = parse_args(argv)

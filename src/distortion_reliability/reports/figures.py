@@ -184,7 +184,7 @@ def _read(fetch: Fetch, row: Mapping, name: str) -> pd.DataFrame | None:
 
 
 def figure10(df: pd.DataFrame, fetch: Fetch, out_dir: str | Path, dataset: str = "",
-             max_synthetic: int = 400, seed: int = 0) -> list[Path]:
+             max_synthetic: int = 400, seed: int = 0, tsne_iter: int = 1000) -> list[Path]:
     """Original and synthetic positives per SMOTE-family method: a t-SNE panel grid (the paper's view) and
     the same points projected on pairs of distortions in natural units.
 
@@ -232,7 +232,8 @@ def figure10(df: pd.DataFrame, fetch: Fetch, out_dir: str | Path, dataset: str =
     from sklearn.manifold import TSNE
 
     perplexity = float(min(30, max(5, (len(unit) - 1) // 3)))
-    emb = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(unit)
+    emb = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
+               max_iter=max(250, int(tsne_iter))).fit_transform(unit)
     real_e = emb[: len(real)]
     offs, synth_e = len(real), {}
     for m, s in synth.items():

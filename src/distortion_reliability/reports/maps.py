@@ -111,8 +111,13 @@ def slice_levels(spec: SpaceSpec, i: int, j: int, n: int) -> tuple[np.ndarray, n
 def profile_levels(spec: SpaceSpec, i: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Distortion i alone along its domain (``n`` points, identity included), the others at identity."""
     xs = np.linspace(spec.lower[i], spec.upper[i], n)
-    if spec.lower[i] <= spec.identity[i] <= spec.upper[i]:
-        xs = np.unique(np.r_[xs, spec.identity[i]])
+    ident = spec.identity[i]
+    if spec.lower[i] <= ident <= spec.upper[i]:  # f at identity is on the curve, exactly
+        near = int(np.argmin(np.abs(xs - ident)))
+        if abs(xs[near] - ident) <= 1e-9 * max(1.0, spec.upper[i] - spec.lower[i]):
+            xs[near] = ident
+        else:
+            xs = np.sort(np.r_[xs, ident])
     levels = np.tile(spec.base, (len(xs), 1))
     levels[:, i] = xs
     return xs, levels

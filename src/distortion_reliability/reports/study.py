@@ -62,7 +62,8 @@ def make_fetch(out_dir: Path, study: str, uri: str | None, use_store: bool):
 
 
 def report_study(study: str, dataset: str, out_dir: str | Path | None = None, from_csv: str | Path | None = None,
-                 uri: str | None = None, conf_dir: str | Path | None = None, tsne: bool = True) -> StudyReport:
+                 uri: str | None = None, conf_dir: str | Path | None = None, tsne: bool = True,
+                 tsne_iter: int = 1000) -> StudyReport:
     """Export the runs (unless ``from_csv``), then write every table and figure the runs support."""
     out = Path(out_dir or Path("results") / dataset)
     out.mkdir(parents=True, exist_ok=True)
@@ -102,7 +103,7 @@ def report_study(study: str, dataset: str, out_dir: str | Path | None = None, fr
     }
     reasons = {6: "no run logs n_positive_at_<B>", 7: "fewer than two values of v", 8: "fewer than two budgets",
                9: "fewer than two values of h", 10: "no SMOTE-family run with a rebalanced.csv artifact"}
-    fig10 = figures.figure10(df, fetch, out, dataset) if tsne else []
+    fig10 = figures.figure10(df, fetch, out, dataset, tsne_iter=tsne_iter) if tsne else []
     figs = {k: v for k, v in drawn.items() if v is not None}
     if fig10:
         figs[10] = fig10
