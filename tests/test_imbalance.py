@@ -258,23 +258,17 @@ def test_ensemble_seeds_reproduce(name):
 
 
 class CopyPositivesTwice:
-    """A user's own sampler (not even a scikit-learn estimator subclass): appends every positive twice."""
+    """A user's own sampler, a plain class (no scikit-learn base, no get_params): appends every
+    positive twice, shifted, plus jitter drawn from ``random_state``."""
 
     def __init__(self, shift: float = 0.0, random_state=None):
         self.shift = shift
         self.random_state = random_state
 
-    def get_params(self, deep=True):
-        return {"shift": self.shift, "random_state": self.random_state}
-
-    def set_params(self, **params):
-        for key, value in params.items():
-            setattr(self, key, value)
-        return self
-
     def fit_resample(self, X, y):
         pos = X[y == 1] + self.shift
-        return np.vstack([X, pos, pos]), np.r_[y, np.ones(2 * len(pos), dtype=int)]
+        jitter = 1e-3 * np.random.default_rng(self.random_state).random((2 * len(pos), X.shape[1]))
+        return np.vstack([X, np.vstack([pos, pos]) + jitter]), np.r_[y, np.ones(2 * len(pos), dtype=int)]
 
 
 def test_a_user_target_sampler_works_without_any_registry():
@@ -294,6 +288,9 @@ def test_a_user_target_sampler_works_without_any_registry():
                          "sampler": {"_target_": f"{__name__}.CopyPositivesTwice", "shift": 0.01}})
     mine.fit_predictors(X, y, f, _cheap_predictors(), seed=0)
     assert mine.stats_["n_synthetic_kept"] == 2 * y.sum() and mine.name == "CopyPositivesTwice"
+    np.testing.assert_array_equal(mine.resample(X, y, seed=1)[0], mine.resample(X, y, seed=1)[0])
+    assert not np.array_equal(mine.resample(X, y, seed=1)[0], mine.resample(X, y, seed=2)[0])  # seeded per run
+    assert mine.sampler.random_state is None
 
 
 # ----------------------------------------------------------------------------- degenerate sets

@@ -53,7 +53,7 @@ import numpy as np
 from sklearn.base import clone
 
 from ..errors import CannotRebalanceError, ConfigError, DistortionReliabilityError
-from .neighbours import fit_neighbours, seed_everywhere
+from .neighbours import copy_sampler, fit_neighbours, seed_everywhere
 
 __all__ = [
     "ImbalanceMethod",
@@ -327,7 +327,8 @@ class Resampling(ImbalanceMethod):
     sampler : object with ``fit_resample(X, y)``
         Any imbalanced-learn compatible sampler (imblearn's, SMOTE-GP, the generative ones, a
         smote-variants adapter, a user's own). It is cloned for every run (the instance given is
-        never fitted); its ``random_state`` parameters are set to the run's seed.
+        never fitted); its ``random_state`` parameters are set to the run's seed. A plain object
+        without ``get_params`` works too (deep-copied; its ``random_state`` attribute seeded).
     name : str or None
         Label for errors; by default the sampler's class name.
     **sampler_params
@@ -355,8 +356,8 @@ class Resampling(ImbalanceMethod):
         super().__init__(name)
         sampler_params = {key: value for key, value in sampler_params.items() if value is not None}
         if sampler_params:
-            self.sampler = clone(self.sampler)
-            valid = self.sampler.get_params(deep=True)
+            self.sampler = copy_sampler(self.sampler)
+            valid = self.sampler.get_params(deep=True) if hasattr(self.sampler, "get_params") else {}
             for key, value in sampler_params.items():
                 if key not in valid:
                     raise ConfigError(f"imbalance.{key}", value, f"must be a parameter of {type(self.sampler).__name__} "
@@ -380,7 +381,7 @@ class Resampling(ImbalanceMethod):
 
     def make_sampler(self, seed: int, n_minority: int | None = None, n_samples: int | None = None) -> Any:
         """A clone of the sampler, seeded, with neighbour counts fitted to the class sizes if given."""
-        sampler = seed_everywhere(clone(self.sampler), seed)
+        sampler = seed_everywhere(copy_sampler(self.sampler), seed)
         if n_minority is not None and n_samples is not None:
             fit_neighbours(sampler, n_minority, n_samples, self.name)
         return sampler

@@ -19,15 +19,17 @@ neighbour is impossible the set cannot be rebalanced:
 
 from __future__ import annotations
 
+import copy
 from numbers import Integral
 from typing import Any, Iterator
 
 from imblearn.over_sampling import ADASYN
 from imblearn.under_sampling import NearMiss
+from sklearn.base import clone
 
 from ..errors import CannotRebalanceError
 
-__all__ = ["fit_neighbours", "seed_everywhere"]
+__all__ = ["fit_neighbours", "seed_everywhere", "copy_sampler"]
 
 _MINORITY_LESS_ONE = "minority-1"
 _MINORITY = "minority"
@@ -48,10 +50,17 @@ def _limit_kind(owner: Any, key: str) -> str | None:
 
 def _walk(estimator: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
     """``(parameter prefix, estimator)`` for the estimator and every estimator nested in its parameters."""
+    if not hasattr(estimator, "get_params"):  # a plain object: nothing to walk into
+        return
     yield prefix, estimator
     for key, value in estimator.get_params(deep=False).items():
         if hasattr(value, "get_params") and not isinstance(value, type):
             yield from _walk(value, f"{prefix}{key}__")
+
+
+def copy_sampler(sampler: Any) -> Any:
+    """An unfitted copy: ``sklearn.base.clone`` for estimators, a deep copy for plain objects."""
+    return clone(sampler) if hasattr(sampler, "get_params") else copy.deepcopy(sampler)
 
 
 def fit_neighbours(sampler: Any, n_minority: int, n_samples: int, method: str) -> Any:
@@ -90,7 +99,14 @@ def fit_neighbours(sampler: Any, n_minority: int, n_samples: int, method: str) -
 
 
 def seed_everywhere(estimator: Any, seed: int) -> Any:
-    """Set every ``random_state`` of ``estimator``, nested ones included, to ``seed`` (in place)."""
+    """Set every ``random_state`` of ``estimator``, nested ones included, to ``seed`` (in place).
+
+    An object without ``get_params`` gets its ``random_state`` attribute set, if it has one.
+    """
+    if not hasattr(estimator, "get_params"):
+        if hasattr(estimator, "random_state"):
+            estimator.random_state = seed
+        return estimator
     keys = [k for k in estimator.get_params(deep=True) if k == "random_state" or k.endswith("__random_state")]
     if keys:
         estimator.set_params(**{key: seed for key in keys})
