@@ -3,10 +3,13 @@
 Compares, in one run on the same levels:
   naive   a plain per-level pipeline: torchvision v2 transforms per image in a Dataset + DataLoader, fp32
           (geometry + darkness; rain is left out of the naive pipeline, which only flatters it)
-  oracle  distortion_reliability's f(c): levels x images batched, bf16 autocast
+  oracle  distortion_reliability's f(c): levels x images batched, bf16 autocast (and fp32)
   limits  pure inference of T on undistorted, preloaded D, fp32 and bf16
+  formats the same LeNet-5 exported to TorchScript and to ONNX, loaded by model=torchscript / model=onnx
+          and run by the same oracle (ONNX runs in onnxruntime, in fp32 whatever the precision)
 and the grid-labelling cost of 256 random levels at h = 0.9 (early stopping) vs the naive pipeline.
-Headline figures are printed last, one `name=value` per line.
+Dataset, model and distortions are composed from conf/ like the runner does. Headline figures are
+printed last, one `name=value` per line.
 
     python benchmarks/oracle.py [--data-dir ../shared/data] [--threads 1] [--levels 8]
 """
@@ -16,7 +19,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,13 +30,10 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
-from distortion_reliability import data, models
 from distortion_reliability.allocator import keep_freed_memory
-from distortion_reliability.distortions import DistortionSpace
+from distortion_reliability.config import compose_config
 from distortion_reliability.oracle import Oracle
-from distortion_reliability.pipeline import CONF_DIR
-
-from omegaconf import OmegaConf
+from distortion_reliability.pipeline import instantiate_group
 
 
 class NaiveDistorted(Dataset):
@@ -100,14 +102,19 @@ def main() -> int:
     if args.default_malloc:
         os.environ["DR_MALLOC"] = "default"
     tuned = keep_freed_memory()
+    data_dir = str(Path(args.data_dir).expanduser().resolve())
+    cfg = compose_config(["dataset=mnist", "model=lenet5", "distortion=paper", f"data_dir={data_dir}",
+                          f"dataset.verification_size={args.n}"])
     try:
-        vset = data.verification_set("mnist", data_dir=args.data_dir, size=args.n, seed=0)
-        model = models.load_model("lenet5", dataset="mnist", data_dir=args.data_dir, progress=False)
+        ds = instantiate_group(cfg.dataset, "dataset", data_dir=data_dir)
+        vset = ds.verification_set(seed=0)
+        model = instantiate_group(cfg.model, "model")(dataset=ds, cache_dir=tempfile.mkdtemp(), device="cpu",
+                                                      progress=False)
     except FileNotFoundError as err:
         print(f"skipped: MNIST / LeNet-5 not found ({err})")
         return 0
     net = model.module.eval()
-    space = DistortionSpace.from_config(OmegaConf.to_container(OmegaConf.load(CONF_DIR / "distortion" / "paper.yaml")))
+    space = instantiate_group(cfg.distortion, "distortion")
     rng = np.random.default_rng(0)
     levels = space.box.sample_uniform(args.levels, rng)
     levels[:, space.names.index("rain")] = 0.0  # the naive pipeline has no rain: compare like with like
@@ -150,6 +157,32 @@ def main() -> int:
           f"of the images a full evaluation needs; {int(labels_bf16.sum())} positive at h=0.9; "
           f"naive would take ~{naive_grid_s:.0f} s (measured rate x levels)")
 
+    o32_all = oracle("fp32")
+    o32_all.accuracy(levels[:1])
+    f32_all, fp32_s = timed(o32_all.accuracy, levels)
+    oracle_fp32_rate = len(levels) * n / fp32_s
+
+    # The same LeNet-5 in the two deployment formats, loaded through their model kinds.
+    net.to(memory_format=torch.contiguous_format)  # the oracles converted it in place; export it as loaded
+    with tempfile.TemporaryDirectory() as tmp:
+        example = images[:64]
+        with torch.inference_mode(False), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch 2.14 deprecates TorchScript; the ONNX exporter is chatty
+            torch.jit.trace(net, example).save(f"{tmp}/lenet5.ts")
+            torch.onnx.export(net, (example,), f"{tmp}/lenet5.onnx", input_names=["images"], dynamo=True,
+                              dynamic_shapes=({0: torch.export.Dim("batch", min=1)},), verbose=False)
+        rates = {}
+        for kind, file in (("torchscript", "lenet5.ts"), ("onnx", "lenet5.onnx")):
+            kcfg = compose_config([f"model={kind}", f"model.checkpoint={tmp}/{file}"])
+            exported = instantiate_group(kcfg.model, "model")(dataset=ds, cache_dir=tmp, device="cpu", progress=False)
+            ok = Oracle(exported.module, images, labels, space, cache_dir=None, batch_size=batch_size,
+                        precision="bf16", progress=False)
+            f_kind = ok.accuracy(levels[:1])  # warm-up
+            f_kind, kind_s = timed(ok.accuracy, levels)
+            rates[kind] = len(levels) * n / kind_s
+            print(f"{kind}: max |f - f_torch fp32| over {len(levels)} levels = "
+                  f"{np.max(np.abs(f_kind - f32_all)):.4f}")
+
     print(f"naive_img_per_s={naive_rate:.0f}")
     print(f"oracle_img_per_s={oracle_rate:.0f}")
     print(f"fp32_limit_img_per_s={fp32_limit:.0f}")
@@ -158,6 +191,11 @@ def main() -> int:
     print(f"fraction_of_bf16_limit={oracle_rate / bf16_limit:.3f}")
     print(f"grid_label_speedup_vs_naive={naive_grid_s / grid_s:.1f}")
     print(f"bf16_decision_agreement={agreement:.4f}")
+    print(f"oracle_fp32_img_per_s={oracle_fp32_rate:.0f}")
+    print(f"torchscript_img_per_s={rates['torchscript']:.0f}")
+    print(f"onnx_img_per_s={rates['onnx']:.0f}")
+    print(f"onnx_fraction_of_torch={rates['onnx'] / oracle_rate:.3f}")
+    print(f"onnx_fraction_of_torch_fp32={rates['onnx'] / oracle_fp32_rate:.3f}")
     return 0
 
 

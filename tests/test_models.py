@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import pickle
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,7 +18,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from distortion_reliability.errors import ConfigError, DataNotFoundError
+from distortion_reliability.errors import CacheDirError, ConfigError, DataNotFoundError
 from distortion_reliability.models import (
     CheckpointError,
     CifarResNet,
@@ -313,6 +312,21 @@ def test_unknown_or_missing_settings_fail_before_building(tmp_path):
         factory(dataset=FakeDataset())
 
 
+def test_load_model_composes_the_runner_config(tmp_path):
+    from distortion_reliability.models import load_model
+
+    torch.manual_seed(0)
+    net = LeNet5(1, 10, 8).eval()
+    torch.save(net.state_dict(), tmp_path / "weights.pt")
+    loaded = load_model("lenet5", dataset=FakeDataset(classes=MNIST_CLASSES), data_dir=tmp_path,
+                        overrides=[f"model.checkpoint={tmp_path / 'weights.pt'}"])
+    x = torch.rand(4, 1, 8, 8)
+    assert torch.equal(loaded.module(x), net(x))
+    # Without the override, the YAML's default checkpoint is <data_dir>/weights/...: named when absent.
+    with pytest.raises(DataNotFoundError, match=str(tmp_path.resolve() / "weights" / "mnist_lenet5_clntrained.pt")):
+        load_model("lenet5", dataset=FakeDataset(classes=MNIST_CLASSES), data_dir=tmp_path)
+
+
 # ------------------------------------------------------------------------------------------ small CNN
 
 
@@ -381,7 +395,7 @@ def test_bad_training_settings_and_unwritable_cache_fail_before_training(monkeyp
     (tmp_path / "a_file").write_text("")
     factory = build_factory(compose_model(tmp_path, "small_cnn"))
     calls = ds.train_calls
-    with pytest.raises(ConfigError, match=r"cache_dir: .*a_file: must be a writable folder"):
+    with pytest.raises(CacheDirError, match=r"cannot write to cache_dir .*a_file: not a directory"):
         factory(dataset=ds, cache_dir=str(tmp_path / "a_file"))
     assert ds.train_calls == calls  # not even the training images were loaded
 

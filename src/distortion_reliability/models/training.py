@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -17,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..artifacts import ArtifactStore, stable_hash
+from ..artifacts import ArtifactStore, probe_writable, stable_hash
 from ..console import progress_bar
 from ..errors import ConfigError
 from .architectures import Classifier
@@ -97,20 +95,6 @@ def train_small_cnn(module: Classifier, images: torch.Tensor, labels: torch.Tens
     return module.eval()
 
 
-def ensure_writable(folder: Path, bytes_needed: int) -> None:
-    """Fail now, in one line, if ``folder`` cannot take a file of ``bytes_needed`` (before any training)."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
-            pass
-        free = shutil.disk_usage(folder).free
-    except OSError as exc:
-        raise ConfigError("cache_dir", str(folder.parent), f"must be a writable folder ({exc.strerror or exc})") from None
-    if free < 2 * bytes_needed:
-        raise ConfigError("cache_dir", str(folder.parent),
-                          f"has {free / 1e6:.1f} MB free; the trained model needs about {bytes_needed / 1e6:.1f} MB")
-
-
 def _data_fingerprint(data: Any) -> str:
     fp = getattr(data, "fingerprint", None)
     if fp:
@@ -137,14 +121,16 @@ def cached_training(make_module: Callable[[], Classifier], dataset: Any, train: 
     """Train ``make_module()`` on ``dataset.train_set`` once per (data, arch, training config, seed).
 
     Returns ``(module, fingerprint, spec)``. The weights are cached as arrays under
-    ``<cache_dir>/model/<key>.npz``; a corrupted or foreign cache file is retrained and replaced.
+    ``<cache_dir>/model/<key>.npz`` (ArtifactStore, checksummed); a corrupted or foreign cache file is
+    retrained and replaced.
     ``dataset.train_fingerprint(max_images=, seed=)``, when the dataset has it, keys the cache
     without loading the training images.
     """
     cfg = check_train_config(train)
-    store = ArtifactStore(cache_dir)
     probe = make_module()
-    ensure_writable(store.root / KIND, sum(t.numel() * t.element_size() for t in probe.state_dict().values()))
+    size = sum(t.numel() * t.element_size() for t in probe.state_dict().values())
+    # An unwritable or full cache fails now, in one line, not after training.
+    store = ArtifactStore(probe_writable(cache_dir, "cache_dir", min_free_bytes=2 * size + (1 << 20)))
     data = None
     cheap = getattr(dataset, "train_fingerprint", None)
     if callable(cheap):
@@ -155,27 +141,39 @@ def cached_training(make_module: Callable[[], Classifier], dataset: Any, train: 
     spec = {"arch": dict(arch), "version": SMALL_CNN_VERSION, "train": cfg, "seed": int(seed),
             "dataset": str(getattr(dataset, "name", "")), "data": data_fp}
     key = stable_hash(spec, length=24)
-    cached = store.get_arrays(KIND, key)
-    if cached is not None:
+
+    def load() -> tuple[Classifier, str] | None:
+        cached = store.get_arrays(KIND, key)
+        if cached is None:
+            return None
         arrays, meta = cached
+        module = make_module()
         try:
-            probe.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in arrays.items()}, strict=True)
-            return probe.eval(), str(meta["fingerprint"]), spec
+            module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in arrays.items()}, strict=True)
+            return module.eval(), str(meta["fingerprint"])
         except (RuntimeError, KeyError) as exc:  # written by another version of the code: retrain
             log.warning("cached model %s does not fit (%s); retraining", store.path(KIND, key, "npz"), exc)
-    if data is None:
-        data = _train_data(dataset, cfg["max_train_images"], seed)
-    log.info("training small_cnn on %s: %d images, %d epochs (cached as %s)", spec["dataset"], len(data.labels),
-             cfg["epochs"], store.path(KIND, key, "npz"))
-    # Seed the initialisation without disturbing the caller's global RNG.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
-        module = make_module()
-    train_small_cnn(module, data.images, data.labels, cfg, seed=seed, progress=progress, fit_normalize=fit_normalize)
-    state = {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
-    fingerprint = state_sha256(state, spec)
-    try:
-        store.put_arrays(KIND, key, meta={"fingerprint": fingerprint, "spec": spec}, **{k: v.numpy() for k, v in state.items()})
-    except OSError as exc:  # the model is trained: use it even if it cannot be cached
-        log.warning("could not cache the trained model in %s: %s", store.root / KIND, exc)
+            return None
+
+    def compute() -> tuple[Classifier, str]:
+        train_data = data if data is not None else _train_data(dataset, cfg["max_train_images"], seed)
+        log.info("training small_cnn on %s: %d images, %d epochs (cached as %s)", spec["dataset"],
+                 len(train_data.labels), cfg["epochs"], store.path(KIND, key, "npz"))
+        # Seed the initialisation without disturbing the caller's global RNG.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seed))
+            module = make_module()
+        train_small_cnn(module, train_data.images, train_data.labels, cfg, seed=seed, progress=progress,
+                        fit_normalize=fit_normalize)
+        state = {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
+        fingerprint = state_sha256(state, spec)
+        try:
+            store.put_arrays(KIND, key, meta={"fingerprint": fingerprint, "spec": spec},
+                             **{k: v.numpy() for k, v in state.items()})
+        except OSError as exc:  # the model is trained: use it even if it cannot be cached
+            log.warning("could not cache the trained model: %s", exc)
+        return module, fingerprint
+
+    # compute_once: parallel jobs needing the same model train it once; the others wait and load it.
+    module, fingerprint = store.compute_once(KIND, key, compute, load)
     return module, fingerprint, spec
