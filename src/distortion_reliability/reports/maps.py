@@ -199,6 +199,8 @@ def _points(obj: Any, spec: SpaceSpec, flag: str) -> tuple[np.ndarray, np.ndarra
     if isinstance(obj, Mapping):
         if obj.get("proposals_X_unit") is not None:
             return spec.from_unit(obj["proposals_X_unit"]), np.asarray(obj["proposals_kept"]).astype(int)
+        if obj.get("levels") is None:  # e.g. method.stats_ of a method without SMOTE-GP proposals
+            return None
         return np.asarray(obj["levels"], float), np.asarray(obj.get(flag, obj.get("labels"))).astype(int)
     if hasattr(obj, "levels") and hasattr(obj, "labels"):
         return np.asarray(obj.levels, float), np.asarray(obj.labels).astype(int)
@@ -394,7 +396,7 @@ def _corner(plt, d: int, cell: float = 2.3):
 def _ticks(ax, nbins: int = 4) -> None:
     from matplotlib.ticker import MaxNLocator
 
-    ax.xaxis.set_major_locator(MaxNLocator(nbins))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins, prune="upper"))  # no clash with the next panel's first label
     ax.yaxis.set_major_locator(MaxNLocator(nbins))
 
 
@@ -509,6 +511,8 @@ def _draw_agreement(spec, h, slices, path, names, title):
 
 
 def _draw_profile(spec, h, profiles, path, title):
+    from matplotlib.ticker import MaxNLocator
+
     d = spec.d
     ncol = min(3, d)
     nrow = int(np.ceil(d / ncol))
@@ -524,7 +528,7 @@ def _draw_profile(spec, h, profiles, path, title):
             ax.set_ylim(-0.02, 1.02)
             ax.set_xlim(spec.lower[i], spec.upper[i])
             ax.set_xlabel(axis_label(spec.names[i]))
-            _ticks(ax, 5)
+            ax.xaxis.set_major_locator(MaxNLocator(5))
             if i % ncol == 0:
                 ax.set_ylabel("f (accuracy)")
             iv = reliable_intervals(xs, f, h)

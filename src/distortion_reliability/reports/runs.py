@@ -70,17 +70,15 @@ class ReportError(Exception):
 
 # --------------------------------------------------------------------------- store
 def default_tracking_uri() -> str:
-    """The tracking module's default store: ``$MLFLOW_TRACKING_URI``, else ``sqlite:///<cwd>/mlflow.db``."""
-    try:  # the tracking module owns this rule when it exists
-        from ..tracking import default_tracking_uri as tracking_default  # type: ignore[attr-defined]
+    """The tracking module's store: ``$MLFLOW_TRACKING_URI``, else ``sqlite:///<cwd>/mlflow.db``."""
+    env = os.environ.get("MLFLOW_TRACKING_URI") or None
+    try:  # the tracking module owns this rule
+        from ..tracking.store import resolve_uri
 
-        return str(tracking_default())
-    except Exception:  # noqa: BLE001 - absent or renamed: use the documented rule
+        return str(resolve_uri(env))
+    except ImportError:
         pass
-    env = os.environ.get("MLFLOW_TRACKING_URI")
-    if env:
-        return env
-    return f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+    return env or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
 
 
 def check_store(uri: str) -> str:
@@ -145,6 +143,8 @@ def fetch_runs(study: str, dataset: str, uri: str | None = None) -> pd.DataFrame
         if col not in df:
             df[col] = np.nan
     is_job &= df["tags.sampler"].notna() | df["tags.imbalance"].notna()
+    if "tags.run_kind" in df:
+        is_job &= df["tags.run_kind"].astype(str) != "parent"
     df = df[is_job].reset_index(drop=True)
     df.insert(1, "experiment", name)
     return df
@@ -249,6 +249,8 @@ class Sweep:
     factors: dict[str, list[str] | None]
     seeds: list[str] = field(default_factory=lambda: [str(s) for s in EXPECTED_SEEDS])
     source: str = "built-in"
+    #: Compound choices swept as one key (e.g. ablation_v's ``+study/v_arm``): each arm sets several factors.
+    arms: list[dict[str, str]] = field(default_factory=list)
 
 
 def _parse_sweep_value(value: Any) -> list[str] | None:
@@ -260,28 +262,70 @@ def _parse_sweep_value(value: Any) -> list[str] | None:
     return [norm_value(v) for v in text.split(",") if v.strip()]
 
 
-def study_sweep(study: str, conf_dir: str | Path | None = None) -> Sweep:
-    """Read ``conf/study/<study>.yaml``'s ``hydra.sweeper.params``; else the documented sweep; else nothing."""
+def _arm(path: Path) -> dict[str, str]:
+    """The factors one group-choice config sets: ``override /imbalance: smote_gp`` and ``imbalance.v: 0.001``."""
+    from omegaconf import OmegaConf
+
+    raw = OmegaConf.to_container(OmegaConf.load(path), resolve=False) or {}
+    arm: dict[str, str] = {}
+    for item in raw.get("defaults") or []:
+        if isinstance(item, dict):
+            for key, value in item.items():
+                group = str(key).split()[-1].lstrip("/")  # "override /imbalance" -> "imbalance"
+                if group in FACTOR_COLUMNS:
+                    arm[group] = norm_value(value)
+    flat = {"budget": ("sampler", "budget"), "v": ("imbalance", "v"), "h": ("h",)}
+    for factor, keys in flat.items():
+        node: Any = raw
+        for k in keys:
+            node = node.get(k) if isinstance(node, dict) else None
+        if node is not None and not isinstance(node, dict):
+            arm[factor] = norm_value(node)
+    return arm
+
+
+def study_sweep(study: str, conf_dir: str | Path | None = None, dataset: str | None = None) -> Sweep:
+    """Read ``conf/study/<study>.yaml``'s ``hydra.sweeper.params``; else the documented sweep; else nothing.
+
+    An interpolated value (ablation_h's ``${study_sweep.h.${dataset.name}}``) is resolved for ``dataset``;
+    a swept config group (``+study/v_arm: smote,smote_gp_v0.001``) becomes arms read from its configs.
+    """
     from omegaconf import OmegaConf
 
     conf_dir = Path(conf_dir) if conf_dir else Path(__file__).resolve().parents[3] / "conf"
     path = conf_dir / "study" / f"{study}.yaml"
     if path.is_file():
         try:
-            raw = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
-            params = ((raw.get("hydra") or {}).get("sweeper") or {}).get("params") or {}
+            conf = OmegaConf.load(path)
+            if dataset:
+                OmegaConf.update(conf, "dataset.name", dataset, force_add=True)
+            params = OmegaConf.select(conf, "hydra.sweeper.params") or {}
             factors: dict[str, list[str] | None] = {}
             seeds = [str(s) for s in EXPECTED_SEEDS]
-            for key, value in params.items():
-                key = str(key).lstrip("+~")
-                if key == "dataset":
+            arms: list[dict[str, str]] = []
+            for key in params:
+                raw_value = OmegaConf.to_container(params, resolve=False)[key]
+                try:
+                    value = params[key]  # resolves interpolations (for dataset)
+                except Exception:  # noqa: BLE001 - unresolvable: take the values the runs carry
+                    value = raw_value
+                name = str(key).lstrip("+~")
+                if name == "dataset":
                     continue
                 parsed = _parse_sweep_value(value)
-                if key == "seed":
+                if name == "seed":
                     seeds = parsed if parsed else seeds
-                    continue
-                factors[SWEEP_KEY_FACTORS.get(key, key)] = parsed
-            return Sweep(study, factors, seeds, source=str(path))
+                elif "/" in name:  # a config group: each choice is an arm
+                    for choice in parsed or []:
+                        arm_path = conf_dir / name / f"{choice}.yaml"
+                        arms.append(_arm(arm_path) if arm_path.is_file() else {})
+                else:
+                    factors[SWEEP_KEY_FACTORS.get(name, name)] = parsed
+            arms = [a for a in arms if a]
+            for a in arms:
+                for f in a:
+                    factors.pop(f, None)
+            return Sweep(study, factors, seeds, source=str(path), arms=arms)
         except Exception as err:  # noqa: BLE001 - a config we cannot read falls back to the documented sweep
             log.warning("cannot read the sweep of %s (%s); using the documented one", path, err)
     if study in DEFAULT_STUDIES:
@@ -297,6 +341,8 @@ def expected_cells(df: pd.DataFrame, sweep: Sweep, extra_factors: Iterable[str] 
     per-method parameter (``v``, ``budget``) is expanded only for methods whose runs carry it (SMOTE
     has no ``v``): a method whose runs all lack it counts as one cell.
     """
+    if sweep.arms:
+        return _expected_with_arms(df, sweep, extra_factors)
     factors = list(sweep.factors) + [f for f in extra_factors if f not in sweep.factors]
     values: dict[str, list[str]] = {}
     for f in factors:
@@ -308,6 +354,9 @@ def expected_cells(df: pd.DataFrame, sweep: Sweep, extra_factors: Iterable[str] 
             values[f] = list(declared) + [v for v in observed if v not in declared]
     group = [f for f in factors if f in ("sampler", "imbalance", "model")]
     params = [f for f in factors if f not in group]
+    factors = group + params  # table columns: sampler / method first, then their parameters
+    for f in params:  # a parameter reads best in increasing order (Figure 8's 1000,800,...,200 sweep)
+        values[f] = sorted(values[f], key=_sort_key)
     cells: list[tuple] = []
     group_values = [values[f] for f in group] or [[]]
     for gkey in itertools.product(*group_values) if group else [()]:
@@ -326,6 +375,18 @@ def expected_cells(df: pd.DataFrame, sweep: Sweep, extra_factors: Iterable[str] 
             full = dict(zip(group, gkey)) | dict(zip(params, pkey))
             cells.append(tuple(full[f] for f in factors))
     return factors, cells
+
+
+def _expected_with_arms(df: pd.DataFrame, sweep: Sweep, extra_factors: Iterable[str]) -> tuple[list[str], list[tuple]]:
+    arm_factors = list(dict.fromkeys(f for a in sweep.arms for f in a))
+    plain = Sweep(sweep.study, dict(sweep.factors), sweep.seeds, sweep.source)
+    base_factors, base_cells = expected_cells(df, plain, [f for f in extra_factors if f not in arm_factors])
+    arms = [tuple(a.get(f, "") for f in arm_factors) for a in sweep.arms]
+    if len(df):  # runs of a combination no arm declares are shown too
+        seen = pd.DataFrame({f: factor_series(df, f) for f in arm_factors}).drop_duplicates()
+        arms += [t for t in seen.itertuples(index=False, name=None) if t not in arms and any(t)]
+    factors = base_factors + arm_factors
+    return factors, [b + a for b in (base_cells or [()]) for a in arms]
 
 
 def _sort_key(v: str):

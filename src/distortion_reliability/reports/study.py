@@ -86,7 +86,7 @@ def report_study(study: str, dataset: str, out_dir: str | Path | None = None, fr
         source = f"runs export {from_csv}"
     df = read_runs(runs_csv)  # everything below comes from the CSV, whichever way it was made
     rep = StudyReport(out_dir=out, runs_csv=runs_csv, files=[runs_csv])
-    sweep = study_sweep(study, conf_dir)
+    sweep = study_sweep(study, conf_dir, dataset)
 
     table_name = study if study in PAPER_TABLES else None
     t = tables.build_cell_table(df, sweep, dataset, table=table_name)
