@@ -172,3 +172,38 @@ def test_cli_unknown_experiment_is_one_error_line(store, capsys, tmp_path):
     assert rc == 2 and len(err) == 1 and err[0].startswith("error: no MLflow store")
     rc = report_cli.main(["study=table3"])
     assert rc == 2 and capsys.readouterr().err.startswith("error: dataset= is required")
+
+
+def test_sweep_arms_and_per_dataset_values(tmp_path):
+    study = tmp_path / "study"
+    (study / "v_arm").mkdir(parents=True)
+    (study / "v_arm" / "smote.yaml").write_text("# @package _global_\ndefaults:\n  - override /imbalance: smote\n")
+    (study / "v_arm" / "smote_gp_v0.01.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - override /imbalance: smote_gp\nimbalance:\n  v: 0.01\n")
+    (study / "abl.yaml").write_text(
+        "# @package _global_\nstudy_sweep:\n  h:\n    digits: 0.4,0.5\n    mnist: 0.85,0.9\n"
+        "hydra:\n  sweeper:\n    params:\n      +study/v_arm: smote,smote_gp_v0.01\n"
+        "      h: ${study_sweep.h.${dataset.name}}\n      seed: 0,1\n")
+    s = study_sweep("abl", tmp_path, dataset="mnist")
+    assert s.arms == [{"imbalance": "smote"}, {"imbalance": "smote_gp", "v": "0.01"}]
+    assert s.factors == {"h": ["0.85", "0.9"]} and s.seeds == ["0", "1"]
+    from distortion_reliability.reports.runs import expected_cells
+
+    factors, cells = expected_cells(pd.DataFrame(), s)
+    assert factors == ["h", "imbalance", "v"]
+    assert cells == [("0.85", "smote", ""), ("0.85", "smote_gp", "0.01"), ("0.9", "smote", ""),
+                     ("0.9", "smote_gp", "0.01")]
+
+
+@pytest.mark.parametrize("study,jobs", [("table3", 84), ("table4", 42), ("sampling", 15), ("ablation_v", 21),
+                                        ("ablation_budget", 30), ("ablation_h", 30), ("ours", 24)])
+def test_report_expects_every_job_of_the_shipped_studies(study, jobs):
+    conf = Path(__file__).resolve().parents[1] / "conf"
+    if not (conf / "study" / f"{study}.yaml").is_file():
+        pytest.skip(f"conf/study/{study}.yaml not present")
+    from distortion_reliability.reports.runs import expected_cells
+
+    s = study_sweep(study, conf, dataset="cifar10")
+    assert s.source.endswith(f"{study}.yaml")
+    _, cells = expected_cells(pd.DataFrame(), s)
+    assert len(cells) * len(s.seeds) == jobs
