@@ -1,29 +1,27 @@
-"""Hydra entry point (thin): compose the config, run one job of the pipeline.
+"""Hydra entry point (thin): compose the config, run one tracked job of the pipeline.
 
-    python run.py                                   # embedded default: digits + small CNN, offline
+    python run.py                                        # embedded default: digits + small CNN, offline
     python run.py dataset=mnist data_dir=../shared/data
-    python run.py -m dataset=cifar10 imbalance=smote,smote_gp seed=0,1,2
+    python run.py -m study=table3 dataset=mnist hydra/launcher=joblib    # a paper table, jobs in parallel
+    python run.py -m study=table3 dataset=mnist hydra/launcher=slurm     # the same on a SLURM cluster
+    python run.py tracking=none                          # no MLflow; files in the job's output folder
+
+Every job is an MLflow run (make ui to look); a multirun is one parent run with its jobs nested, and
+a job whose exact config already has a FINISHED run prints ``already done: <run id>`` instead of
+recomputing (rerun=true forces it). The last line of every job is
+``summary: f1_mean=… grid_positive=… n_positive_sampled=… oracle_images_evaluated=… wall_seconds=…``.
+See src/distortion_reliability/tracking/runner.py for what happens on errors.
 """
 
-import sys
-
 import hydra
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
-    from distortion_reliability.errors import DistortionReliabilityError
-    from distortion_reliability.pipeline import run
+    from distortion_reliability.tracking.runner import run_job
 
-    try:
-        summary = run(cfg, output_dir=HydraConfig.get().runtime.output_dir)
-    except DistortionReliabilityError as err:
-        # Bad input, not a bug: one line that names the field or path, no traceback.
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-    return summary.get("f1_mean")  # lets Hydra sweepers optimise over it
+    return run_job(cfg)
 
 
 if __name__ == "__main__":

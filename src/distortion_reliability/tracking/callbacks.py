@@ -1,0 +1,53 @@
+"""The Hydra callback of every multirun (conf/hydra/callbacks/sweep.yaml).
+
+on_multirun_start (main process, before any job): creates/migrates the tracking store once and the
+sweep's MLflow parent run (its id goes to ``<sweep dir>/.tracking/parents.json``, where jobs in
+joblib workers, submitit processes or SLURM nodes find it); a store that cannot be used ends the
+command with one ``error:`` line (exit 2) before any oracle work.
+
+on_multirun_end: reads the jobs' status files, ends the parent run(s), prints
+``sweep: N finished, M failed, K skipped`` and the failing overrides, and exits 1 when any job failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+log = logging.getLogger(__name__)
+
+
+class SweepCallback(Callback):
+    def __init__(self, fail_exit_code: int = 1):
+        self.fail_exit_code = int(fail_exit_code)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from ..errors import DistortionReliabilityError
+        from . import make_tracker
+
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        try:
+            make_tracker(config).prepare_sweep(config, sweep_dir)
+        except DistortionReliabilityError as err:
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(2)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from . import make_tracker
+        from .sweep import SweepState, SweepSummary
+
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        summary = SweepSummary.from_jobs(SweepState(sweep_dir).jobs())
+        try:
+            make_tracker(config).finish_sweep(config, sweep_dir, summary)
+        except Exception as err:  # the summary matters more than closing the parent run
+            log.warning("could not end the sweep's parent run: %s", err)
+        for line in summary.lines():
+            print(line, flush=True)
+        if summary.n_failed:
+            sys.exit(self.fail_exit_code)

@@ -1,0 +1,309 @@
+"""MLflow tracking: one run per job, a parent run per multirun, finished-job lookup.
+
+Layout (the team contract): experiment ``<study>-<dataset>`` or ``default``; tags
+``dataset model sampler imbalance seed h study sweep`` (+ ``skipped``, ``error``), plus
+``config_hash`` (the job's identity), ``run_kind`` (job | parent | link) and ``already_done``
+(link runs: the FINISHED run they stand for); params = the flattened resolved job config; metrics =
+the JobResult summary; artifacts = config.yaml, scores.csv, space.json, training_set.csv,
+rebalanced.csv, smote_gp_proposals.csv, predictors/<name>/ (mlflow.sklearn), traceback.txt on failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from omegaconf import DictConfig, OmegaConf
+
+from .base import Job, JobInfo, Tracker, error_text, experiment_name, job_tags
+from .params import DEFAULT_IDENTITY_IGNORE, MAX_TAG_VALUE, config_identity, job_params, safe_key, truncate
+from .result import CONFIG_YAML, PREDICTORS_DIR, JobResult
+from .store import default_artifact_location, get_or_create_experiment, open_client, resolve_uri
+from .sweep import FAILED as STATUS_FAILED, INTERRUPTED, RUNNING, SweepState, SweepSummary
+
+log = logging.getLogger(__name__)
+
+RUN_KIND_JOB, RUN_KIND_PARENT, RUN_KIND_LINK = "job", "parent", "link"
+_BATCH = 100  # MLflow's params/tags per log_batch
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@functools.lru_cache(maxsize=4)
+def _git_commit(root: str) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+class MlflowTracker(Tracker):
+    """Logs every job to MLflow. Built from ``conf/tracking/mlflow.yaml`` (``_target_`` this class)."""
+
+    enabled = True
+
+    def __init__(self, uri: str | None = None, root: str | None = None, artifact_root: str | None = None,
+                 experiment: str | None = None, log_models: bool = True, retry_seconds: float = 60.0,
+                 identity_ignore: Iterable[str] = DEFAULT_IDENTITY_IGNORE):
+        self.root = root
+        self.uri = resolve_uri(uri, root)
+        self.artifact_root = artifact_root
+        self.fixed_experiment = experiment
+        self.log_models = bool(log_models)
+        self.retry_seconds = float(retry_seconds)
+        self.identity_ignore = tuple(identity_ignore)
+
+    # shared helpers --------------------------------------------------------------------------
+    def client(self):
+        return open_client(self.uri, self.retry_seconds)
+
+    def experiment_id(self, client: Any, name: str) -> str:
+        location = default_artifact_location(self.uri, name, self.root, self.artifact_root)
+        return get_or_create_experiment(client, name, location)
+
+    def create_parent(self, client: Any, experiment_id: str, cfg: DictConfig, sweep_dir: Path,
+                      overrides: list[str]) -> str:
+        study = cfg.get("study")
+        tags = {"run_kind": RUN_KIND_PARENT, "sweep": str(sweep_dir), "study": str(study or "none"),
+                "sweep_overrides": truncate(" ".join(overrides), MAX_TAG_VALUE)}
+        dataset = OmegaConf.select(cfg, "dataset.name", default=None)
+        if dataset:
+            tags["dataset"] = str(dataset)
+        commit = _git_commit(str(Path(self.root or ".").resolve()))
+        if commit:
+            tags["mlflow.source.git.commit"] = commit
+        run = client.create_run(experiment_id, tags=tags, run_name=f"{study or 'sweep'} {sweep_dir}"[:250])
+        log.info("MLflow parent run %s for sweep %s", run.info.run_id, sweep_dir)
+        return run.info.run_id
+
+    # Tracker interface ---------------------------------------------------------------------
+    def job(self, cfg: DictConfig, info: JobInfo | None = None) -> "MlflowJob":
+        return MlflowJob(self, cfg, info)
+
+    def prepare_sweep(self, cfg: DictConfig, sweep_dir: Path) -> None:
+        """Create/migrate the store once, and the sweep's parent run when all jobs share one experiment."""
+        client = self.client()
+        if self.fixed_experiment is None and _sweeps_experiment(cfg):
+            return  # jobs of different datasets/studies: each experiment's parent is created by its first job
+        name = experiment_name(cfg, self.fixed_experiment)
+        experiment_id = self.experiment_id(client, name)
+        overrides = [str(o) for o in OmegaConf.select(cfg, "hydra.overrides.task", default=[]) or []]
+        SweepState(sweep_dir).parent_for(
+            name, lambda: self.create_parent(client, experiment_id, cfg, sweep_dir, overrides))
+
+    def finish_sweep(self, cfg: DictConfig, sweep_dir: Path, summary: SweepSummary) -> None:
+        state = SweepState(sweep_dir)
+        parents = state.parents()
+        if not parents:
+            return
+        client = self.client()
+        jobs = state.jobs()
+        for name, run_id in parents.items():
+            part = SweepSummary.from_jobs([j for j in jobs if j.get("experiment") == name])
+            metrics = {"n_finished": part.finished, "n_failed": part.n_failed, "n_skipped": part.skipped,
+                       "n_already_done": part.already_done}
+            _log_batch(client, run_id, metrics=metrics)
+            multirun_yaml = Path(sweep_dir) / "multirun.yaml"
+            if multirun_yaml.is_file():
+                client.log_artifact(run_id, str(multirun_yaml))
+            client.set_terminated(run_id, "FAILED" if part.n_failed else "FINISHED")
+
+
+def _sweeps_experiment(cfg: DictConfig) -> bool:
+    """Does the multirun sweep ``dataset`` or ``study`` (so its jobs span several experiments)?"""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    lines = [str(o) for o in OmegaConf.select(cfg, "hydra.overrides.task", default=[]) or []]
+    params = OmegaConf.select(cfg, "hydra.sweeper.params", default=None) or {}
+    lines += [f"{k}={v}" for k, v in params.items()]
+    for grid in OmegaConf.select(cfg, "hydra.sweeper.grids", default=None) or []:
+        lines += [f"{k}={v}" for k, v in grid.items()]
+    try:
+        overrides = OverridesParser.create().parse_overrides(lines)
+    except Exception:  # unparsable here: be safe, create parents lazily
+        return True
+    return any(o.is_sweep_override() and o.key_or_group.split("@")[0] in ("dataset", "study",
+                                                                            "experiment", "+study", "+experiment")
+               for o in overrides)
+
+
+def _log_batch(client: Any, run_id: str, metrics: dict[str, float] | None = None,
+               params: dict[str, str] | None = None, tags: dict[str, str] | None = None) -> None:
+    from mlflow.entities import Metric, Param, RunTag
+
+    ts = _now_ms()
+    metric_list = [Metric(safe_key(k), float(v), ts, 0) for k, v in (metrics or {}).items() if v is not None]
+    param_list = [Param(k, v) for k, v in (params or {}).items()]
+    tag_list = [RunTag(safe_key(k), truncate(str(v), MAX_TAG_VALUE)) for k, v in (tags or {}).items()]
+    for i in range(0, len(metric_list), 1000):
+        client.log_batch(run_id, metrics=metric_list[i:i + 1000])
+    for i in range(0, len(param_list), _BATCH):
+        client.log_batch(run_id, params=param_list[i:i + _BATCH])
+    for i in range(0, len(tag_list), _BATCH):
+        client.log_batch(run_id, tags=tag_list[i:i + _BATCH])
+
+
+class MlflowJob(Job):
+    tracker: MlflowTracker
+
+    def _start(self) -> None:
+        tracker, cfg, info = self.tracker, self.cfg, self.info
+        self.client = client = tracker.client()
+        self.experiment = experiment_name(cfg, tracker.fixed_experiment)
+        self.experiment_id = tracker.experiment_id(client, self.experiment)
+        self.identity = config_identity(cfg, tracker.identity_ignore)
+        tags = {**job_tags(cfg, info), "config_hash": self.identity, "run_kind": RUN_KIND_JOB,
+                "overrides": truncate(" ".join(info.overrides), MAX_TAG_VALUE), "mlflow.source.name": "run.py"}
+        commit = _git_commit(str(Path(tracker.root or ".").resolve()))
+        if commit:
+            tags["mlflow.source.git.commit"] = commit
+        if info.multirun and info.sweep_dir is not None:
+            tags["mlflow.parentRunId"] = SweepState(info.sweep_dir).parent_for(
+                self.experiment, lambda: tracker.create_parent(client, self.experiment_id, cfg, info.sweep_dir,
+                                                               info.overrides))
+        if not bool(cfg.get("rerun", False)):
+            self.already_done = self._find_finished()
+        params = job_params(cfg)
+        if self.already_done:
+            done = client.get_run(self.already_done)
+            self.linked_metrics = dict(done.data.metrics)
+            tags.update(run_kind=RUN_KIND_LINK, already_done=self.already_done)
+            if "skipped" in done.data.tags:
+                tags["skipped"] = done.data.tags["skipped"]
+            run = client.create_run(self.experiment_id, tags=tags, run_name=info.run_name())
+            self.run_id = run.info.run_id
+            _log_batch(client, self.run_id, params=params,
+                       metrics={k: v for k, v in self.linked_metrics.items()
+                                if k not in ("oracle_images_evaluated", "wall_seconds")})
+            return
+        resumed = self._resumable_run()
+        if resumed is not None:
+            self.run_id, attempt = resumed
+            client.update_run(self.run_id, status="RUNNING")
+            client.set_tag(self.run_id, "attempt", str(attempt))
+            log.info("resuming MLflow run %s (attempt %d)", self.run_id, attempt)
+            return
+        run = client.create_run(self.experiment_id, tags=tags, run_name=info.run_name())
+        self.run_id = run.info.run_id
+        self._write_status(RUNNING)
+        _log_batch(client, self.run_id, params=params)
+        client.log_artifact(self.run_id, str(info.output_dir / CONFIG_YAML))
+
+    def _find_finished(self) -> str | None:
+        runs = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.config_hash = '{self.identity}' and attributes.status = 'FINISHED'",
+            order_by=["attributes.start_time DESC"], max_results=20)
+        for run in runs:
+            if run.data.tags.get("run_kind", RUN_KIND_JOB) == RUN_KIND_JOB:
+                return run.info.run_id
+        return None
+
+    def _resumable_run(self) -> tuple[str, int] | None:
+        """The run of an earlier attempt of this very job (SLURM requeue), when it did not end."""
+        info = self.info
+        if not (info.multirun and info.sweep_dir is not None and info.num is not None):
+            return None
+        record = SweepState(info.sweep_dir).read_job(info.num) or {}
+        run_id = record.get("run_id")
+        if not run_id or record.get("config_hash") != self.identity:
+            return None
+        try:
+            run = self.client.get_run(run_id)
+        except Exception:
+            return None
+        if run.info.status not in ("RUNNING", "KILLED"):
+            return None
+        return run_id, int(run.data.tags.get("attempt", "1")) + 1
+
+    def _status_extra(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "experiment": getattr(self, "experiment", None),
+                "experiment_id": getattr(self, "experiment_id", None), "config_hash": getattr(self, "identity", None)}
+
+    def _log_result(self, result: JobResult, files: list[Path]) -> None:
+        tags = {**result.string_summary(), **{k: str(v) for k, v in result.tags.items()}}
+        if result.skipped:
+            tags["skipped"] = result.skipped
+        metrics = result.metrics()
+        _log_batch(self.client, self.run_id, metrics=metrics, tags=tags)
+        for path in files:
+            self.client.log_artifact(self.run_id, str(path))
+        if self.tracker.log_models and result.fitted:
+            self._log_models(result.fitted)
+
+    def _log_models(self, fitted: dict[str, Any]) -> None:
+        with tempfile.TemporaryDirectory(prefix="dr-models-") as tmp:
+            for name, estimator in fitted.items():
+                target = Path(tmp) / safe_key(name).replace("/", "_")
+                try:
+                    save_sklearn(estimator, target)
+                except Exception as err:  # an estimator neither skops nor cloudpickle can write
+                    log.warning("predictor %s not logged as an MLflow model: %s", name, err)
+                    self.client.set_tag(self.run_id, f"model_not_logged.{safe_key(name)}", truncate(str(err), 500))
+                    continue
+                self.client.log_artifacts(self.run_id, str(target), f"{PREDICTORS_DIR}/{target.name}")
+
+    def _end(self, exc: BaseException | None, tb: Any) -> None:
+        if self.run_id is None:
+            return
+        client = self.client
+        if self.status == STATUS_FAILED:
+            client.set_tag(self.run_id, "error", truncate(error_text(exc), 5000))
+            trace = self.info.output_dir / "traceback.txt"
+            if trace.is_file():
+                client.log_artifact(self.run_id, str(trace))
+            _log_batch(client, self.run_id, metrics={"wall_seconds": self.wall_seconds})
+            client.set_terminated(self.run_id, "FAILED")
+            return
+        if self.status == INTERRUPTED:
+            client.set_tag(self.run_id, "interrupted", error_text(exc))
+            client.set_terminated(self.run_id, "KILLED")
+            return
+        if self.already_done:
+            _log_batch(client, self.run_id, metrics={"oracle_images_evaluated": 0, "wall_seconds": self.wall_seconds})
+        elif self.result is None or "wall_seconds" not in self.result.summary:
+            _log_batch(client, self.run_id, metrics={"wall_seconds": self.wall_seconds})
+        client.set_terminated(self.run_id, "FINISHED")
+
+    def describe(self) -> list[str]:
+        if self.run_id is None:
+            return []
+        lines = [f"mlflow run: {self.run_id} (experiment {self.experiment}, {self.tracker.uri})"]
+        if self.already_done:
+            lines.insert(0, f"already done: {self.already_done}")
+        lines.append("look: make ui")
+        return lines
+
+
+def save_sklearn(estimator: Any, path: Path) -> None:
+    """``mlflow.sklearn.save_model``: skops (safe to load) when it can write the estimator, else cloudpickle.
+
+    The estimator was fitted by this job, so the non-default types skops lists (e.g. sklearn's
+    Tree) are trusted by construction. Requirements are given explicitly: MLflow's inference would
+    start a subprocess per model.
+    """
+    import sklearn
+    import mlflow.sklearn
+
+    reqs = [f"scikit-learn=={sklearn.__version__}"]
+    try:
+        import skops.io
+
+        trusted = skops.io.get_untrusted_types(data=skops.io.dumps(estimator))
+        mlflow.sklearn.save_model(estimator, str(path), serialization_format="skops",
+                                  skops_trusted_types=trusted, pip_requirements=reqs + [f"skops=={skops.__version__}"])
+        return
+    except Exception as err:
+        shutil.rmtree(path, ignore_errors=True)
+        log.debug("skops cannot write %s (%s); using cloudpickle", type(estimator).__name__, err)
+    logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)  # its pickle-format warning, once per model
+    mlflow.sklearn.save_model(estimator, str(path), serialization_format="cloudpickle", pip_requirements=reqs)
