@@ -133,7 +133,7 @@ def _index(study: str, dataset: str, source: str, df: pd.DataFrame, t: tables.Ce
              f"Built from {source}: {len(df)} job runs ({_counts(df)}). Only FINISHED, non-skipped runs count; "
              f"a rerun of the same job replaces the earlier one. Rebuild without the store: "
              f"`python -m distortion_reliability.report study={study} dataset={dataset} from={study}_runs.csv`.",
-             "", f"## {t.name}", "", tables.caption(t), ""]
+             "", f"## {t.title}", "", tables.caption(t), ""]
     header, rows = tables._display_rows(t, ("**", "**"))
     lines += [tables.markdown_table(header, rows), f"Files: `{paths['md'].name}`, `{paths['csv'].name}`, "
               f"`{paths['tex'].name}`; per distortion-classifier: `{paths['predictors_md'].name}`.", "",

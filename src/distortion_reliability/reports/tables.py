@@ -33,6 +33,7 @@ DATASET_LABELS = {"mnist": "MNIST", "fashion_mnist": "Fashion", "cifar10": "CIFA
                   "tiny_imagenet": "Tiny-ImageNet", "imagenette": "ImageNette", "digits": "digits"}
 PREDICTOR_LABELS = {"dt": "DT", "rf": "RF", "lr": "LR", "svm": "SVM", "nn": "NN", "gp_classifier": "GP-clf"}
 SAMPLER_LABELS = {"random": "Random", "gp": "GP-based"}
+TABLE_TITLES = {"table3": "Table 3", "table4": "Table 4"}
 
 
 def paper_tables() -> pd.DataFrame:
@@ -69,6 +70,11 @@ class CellTable:
     missing: pd.DataFrame
     dataset: str
     has_paper: bool
+    study: str = ""
+
+    @property
+    def title(self) -> str:
+        return TABLE_TITLES.get(self.name, self.name)
 
 
 def _stats(values: pd.Series) -> tuple[float, float, int]:
@@ -123,7 +129,8 @@ def build_cell_table(df: pd.DataFrame, sweep: Sweep, dataset: str, table: str | 
             frame["paper_best"] = _best_mask(frame["paper_f1"])
     return CellTable(name=table or sweep.study, factors=list(factors), frame=frame, predictors=pd.DataFrame(prow),
                      missing=missing_rows(cells, factors, dataset, sweep.study), dataset=dataset,
-                     has_paper=paper is not None and dataset in (paper.columns if paper is not None else []))
+                     has_paper=paper is not None and dataset in (paper.columns if paper is not None else []),
+                     study=sweep.study)
 
 
 def _paper_mean(runs: pd.DataFrame, m: str) -> pd.Series:
@@ -209,7 +216,7 @@ def tex_table(header: list[str], rows: list[list[str]], caption: str, label: str
 
 def caption(t: CellTable) -> str:
     ds = DATASET_LABELS.get(t.dataset, t.dataset)
-    text = (f"{t.name}: F1 on the grid test set R' ({ds}), mean over the five distortion-classifiers "
+    text = (f"{t.title}: F1 on the grid test set R' ({ds}), mean over the five distortion-classifiers "
             f"(DT, RF, LR, SVM, NN), mean ± std over seeds; best cell of each column in bold.")
     if "paper_f1" in t.frame:
         text += " Paper: the published value for the same row" + ("" if t.has_paper else
@@ -243,7 +250,8 @@ def missing_markdown(t: CellTable) -> str:
     rows = [[_label(x, r[x]) for x in t.factors] + [str(r["seed"]), str(r["status"]), f"`{r['overrides']}`"]
             for _, r in t.missing.iterrows()]
     return (f"{len(t.missing)} expected job(s) have no usable run; their cells average the seeds that exist "
-            f"(see `n seeds`) or are blank:\n\n" + markdown_table(header, rows))
+            f"(see `n seeds`) or are blank. Rerunning the study (`python run.py -m study={t.study} "
+            f"dataset={t.dataset}`) reuses every finished job and runs only these:\n\n" + markdown_table(header, rows))
 
 
 def write_table(t: CellTable, out_dir: str | Path, stem: str | None = None) -> dict[str, Path]:
@@ -255,7 +263,7 @@ def write_table(t: CellTable, out_dir: str | Path, stem: str | None = None) -> d
     t.frame.to_csv(out / f"{stem}.csv", index=False)
     paths["csv"] = out / f"{stem}.csv"
     header, rows = _display_rows(t, ("**", "**"))
-    md = f"# {t.name} — {DATASET_LABELS.get(t.dataset, t.dataset)}\n\n{caption(t)}\n\n" + markdown_table(header, rows)
+    md = f"# {t.title} — {DATASET_LABELS.get(t.dataset, t.dataset)}\n\n{caption(t)}\n\n" + markdown_table(header, rows)
     md += "\n## Missing or incomplete cells\n\n" + missing_markdown(t)
     (out / f"{stem}.md").write_text(md)
     paths["md"] = out / f"{stem}.md"
@@ -265,7 +273,7 @@ def write_table(t: CellTable, out_dir: str | Path, stem: str | None = None) -> d
     paths["tex"] = out / f"{stem}.tex"
     t.predictors.to_csv(out / f"{stem}_predictors.csv", index=False)
     (out / f"{stem}_predictors.md").write_text(
-        f"# {t.name} per distortion-classifier — {DATASET_LABELS.get(t.dataset, t.dataset)}\n\n"
+        f"# {t.title} per distortion-classifier — {DATASET_LABELS.get(t.dataset, t.dataset)}\n\n"
         "F1 of each distortion-classifier (mean over seeds), and precision / recall averaged over the five; "
         "best of each column in bold. Standard deviations and balanced accuracy per predictor: "
         f"`{stem}_predictors.csv`.\n\n" + predictor_markdown(t))
