@@ -16,7 +16,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .runs import TABLE4_METHODS, factor_series, metric, norm_value, paper_f1, usable
+from .runs import TABLE4_METHODS, factor_series, norm_value, paper_f1, usable
 from .style import POINT_COLORS, axis_label, line_colors, save, style
 
 log = logging.getLogger(__name__)
