@@ -104,6 +104,9 @@ def build_components(cfg: DictConfig) -> Components:
     space = instantiate_group(cfg.distortion, "distortion")
     model_cfg = resolve_model_config(cfg)
     model_factory = instantiate_group(model_cfg, "model")
+    from .models import check_factory
+
+    check_factory(model_factory)  # a misspelt or unset model key fails here, before any data is read
     sampler = instantiate_group(cfg.sampler, "sampler")
     method = instantiate_group(cfg.imbalance, "imbalance")
     try:
