@@ -110,6 +110,7 @@ class Job:
         self.result: JobResult | None = None
         self.linked_metrics: dict[str, float] = {}
         self.status: str | None = None
+        self.previous: dict[str, Any] | None = None
         self._t0 = time.perf_counter()
 
     # context --------------------------------------------------------------------------------
@@ -117,6 +118,7 @@ class Job:
         self._t0 = time.perf_counter()
         self.info.output_dir.mkdir(parents=True, exist_ok=True)
         (self.info.output_dir / CONFIG_YAML).write_text(OmegaConf.to_yaml(to_container(self.cfg)))
+        self.previous = self._read_status()  # an earlier attempt of this very job (requeued on SLURM)
         self._write_status(RUNNING)
         self._start()
         return self
@@ -174,6 +176,11 @@ class Job:
 
     def _status_extra(self) -> dict[str, Any]:
         return {}
+
+    def _read_status(self) -> dict[str, Any] | None:
+        if not (self.info.multirun and self.info.sweep_dir is not None and self.info.num is not None):
+            return None
+        return SweepState(self.info.sweep_dir).read_job(self.info.num)
 
     def _write_status(self, status: str, error: str | None = None) -> None:
         if not (self.info.multirun and self.info.sweep_dir is not None and self.info.num is not None):

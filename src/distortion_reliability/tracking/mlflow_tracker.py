@@ -210,10 +210,7 @@ class MlflowJob(Job):
 
     def _resumable_run(self) -> tuple[str, int] | None:
         """The run of an earlier attempt of this very job (SLURM requeue), when it did not end."""
-        info = self.info
-        if not (info.multirun and info.sweep_dir is not None and info.num is not None):
-            return None
-        record = SweepState(info.sweep_dir).read_job(info.num) or {}
+        record = self.previous or {}
         run_id = record.get("run_id")
         if not run_id or record.get("config_hash") != self.identity:
             return None
