@@ -41,12 +41,13 @@ class GPThresholdClassifier(ClassifierMixin, BaseEstimator):
     ----------
     h : float
         Reliability threshold in [0, 1].
-    kernel : {"matern52", "matern32", "rbf"}, default="matern52"
-        GP covariance (fitted amplitude times ARD kernel on the unit cube).
+    kernel : {"matern52", "rbf"}, default="matern52"
+        GP covariance (fitted amplitude times ARD kernel on the unit cube), the one GP of
+        :mod:`distortion_reliability.gp` (length scales by MAP within [0.025, 10]).
     noise : float, default=1e-4
         Observation noise variance on standardised f (f is an accuracy measured on a finite set).
     random_state : int or None, default=None
-        Seeds the GP optimiser's restarts.
+        Kept for the predictors' common interface; the GP fit is deterministic.
 
     Notes
     -----
@@ -56,8 +57,8 @@ class GPThresholdClassifier(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "h": [Interval(Real, 0, 1, closed="both")],
-        "kernel": [StrOptions({"matern52", "matern32", "rbf"})],
-        "noise": [Interval(Real, 0, None, closed="left")],
+        "kernel": [StrOptions({"matern52", "rbf"})],
+        "noise": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
     }
 
@@ -68,7 +69,7 @@ class GPThresholdClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X: np.ndarray, y: np.ndarray, f: np.ndarray | None = None) -> "GPThresholdClassifier":
-        from .imbalance.smote_gp import fit_gp  # the same GP (and scaling convention) as SMOTE-GP
+        from .gp import FitOptions, fit_gp  # the one GP helper (samplers, SMOTE-GP, this)
 
         X = np.asarray(X, dtype=float)
         y = np.asarray(y)
@@ -79,17 +80,14 @@ class GPThresholdClassifier(ClassifierMixin, BaseEstimator):
             targets, self.threshold_ = np.asarray(f, dtype=float).reshape(-1), check_threshold(self.h)
         if targets.shape[0] != X.shape[0]:
             raise ConfigError("f", targets.shape, f"must have one value per level ({X.shape[0]})")
-        self.gp_ = fit_gp(X, targets, self.kernel, self.noise, random_state=self.random_state)
-        # fit_gp standardises the targets; keep the scale to map predictions back.
-        self.target_mean_, self.target_std_ = targets.mean(), targets.std() or 1.0
+        options = FitOptions(lengthscale_bounds=(0.025, 10.0), noise=float(self.noise), outputscale_bounds=(1e-2, 1e2))
+        self.gp_ = fit_gp(X, targets, self.kernel, options=options)
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         check_is_fitted(self, "gp_")
-        mu, sd = self.gp_.predict(np.asarray(X, dtype=float), return_std=True)
-        mu = self.target_mean_ + self.target_std_ * mu
-        sd = np.maximum(self.target_std_ * sd, 1e-12)
-        p = norm.cdf((mu - self.threshold_) / sd)
+        mu, var = self.gp_.predict(np.asarray(X, dtype=float))  # in the units of f
+        p = norm.cdf((mu - self.threshold_) / np.sqrt(np.maximum(var, 1e-24)))
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X: np.ndarray) -> np.ndarray:

@@ -1,53 +1,30 @@
 """Samplers that build the training set R = {c_t, f(c_t)} (paper section 3.2.1).
 
-``make_sampler(name, **params)`` builds one by registry name; ``sampler.sample(objective, box, h, seed)``
-returns a :class:`SampleResult`.
+Each is built from its config's ``_target_`` (``conf/sampler/*.yaml``, via ``hydra.utils.instantiate``);
+``sampler.sample(objective, box, h, seed, resume=None, on_progress=None)`` returns a :class:`SampleResult`.
 
-=========  =====================================================================
-random     uniform levels in C (the paper's baseline)
-gp         the paper's GP-based sampler, ``beta*sigma + (mu - h)``
-gp_batch   q levels per iteration, Kriging believer, one oracle call per batch
-straddle   level-set estimation, ``1.96*sigma - |mu - h|``
-=========  =====================================================================
+==========================  ================================================================
+RandomSampler (random)      uniform levels in C (the paper's baseline)
+GPSampler (gp, gp_sqrt)     the paper's GP-based sampler, ``beta*sigma + (mu - h)``
+GPBatchSampler (gp_batch)   q levels per step, Kriging believer, one oracle call per step
+StraddleSampler (straddle)  level-set estimation, ``1.96*sigma - |mu - h|``
+==========================  ================================================================
+
+A sampler of your own: subclass :class:`Sampler` (or :class:`GPSampler` and override
+``_acquisition``) and point a YAML's ``_target_`` at it.
 """
 
 from __future__ import annotations
 
-from ..errors import ConfigError, UnknownNameError
-from .acquisition import ReliabilityUCB, Straddle, paper_beta
+from .acquisition import AnalyticAcquisition, ReliabilityUCB, Straddle, maximize, paper_beta
 from .base import Objective, SampleResult, Sampler
 from .batch import GPBatchSampler
-from .gp import GPSampler, build_gp, fit_gp
+from .gp import GPSampler
 from .random import RandomSampler
 from .straddle import StraddleSampler
 
-SAMPLERS: dict[str, type[Sampler]] = {
-    cls.name: cls for cls in (RandomSampler, GPSampler, GPBatchSampler, StraddleSampler)
-}
-
-
-def make_sampler(name: str, **params) -> Sampler:
-    """Build the sampler registered as ``name`` with keyword ``params`` (the config minus ``name``).
-
-    Raises
-    ------
-    UnknownNameError
-        If ``name`` is not one of :data:`SAMPLERS`.
-    ConfigError
-        If a parameter is invalid or unknown.
-    """
-    if name not in SAMPLERS:
-        raise UnknownNameError("sampler", name, list(SAMPLERS))
-    try:
-        return SAMPLERS[name](**params)
-    except TypeError as err:
-        if "unexpected keyword argument" not in str(err):
-            raise
-        raise ConfigError(f"sampler {name} parameters", sorted(params), f"must be known parameters ({err})") from None
-
-
 __all__ = [
-    "SAMPLERS",
+    "AnalyticAcquisition",
     "GPBatchSampler",
     "GPSampler",
     "Objective",
@@ -57,8 +34,6 @@ __all__ = [
     "Sampler",
     "Straddle",
     "StraddleSampler",
-    "build_gp",
-    "fit_gp",
-    "make_sampler",
+    "maximize",
     "paper_beta",
 ]

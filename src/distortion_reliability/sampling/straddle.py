@@ -9,15 +9,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from botorch.models import SingleTaskGP
 
 from ..errors import ConfigError
+from ..gp import GP
 from .acquisition import Straddle
 from .gp import GPSampler
 
 
 class StraddleSampler(GPSampler):
-    """GP sampler with the straddle acquisition, one level per iteration.
+    """GP sampler with the straddle acquisition, one level per step.
 
     Parameters
     ----------
@@ -35,13 +35,13 @@ class StraddleSampler(GPSampler):
             if unused in gp_params:
                 raise ConfigError(unused, gp_params[unused], "is not a straddle parameter (remove it)")
         super().__init__(**gp_params)
-        if not math.isfinite(float(kappa)) or kappa < 0:
+        if isinstance(kappa, bool) or not isinstance(kappa, (int, float)) or not math.isfinite(kappa) or kappa < 0:
             raise ConfigError("kappa", kappa, "must be a finite number >= 0")
         self.kappa = float(kappa)
-        del self.target, self.delta, self.beta_form  # not used: keep repr and configs honest
+        del self.target, self.delta, self.beta_form  # not used: keep repr, settings and configs honest
 
     def _resolve_target(self, initial_values: np.ndarray, h: float) -> str:
         return "boundary"
 
-    def _acquisition(self, model: SingleTaskGP, n_observations: int, d: int, h: float, target: str):
+    def _acquisition(self, model: GP, n_observations: int, d: int, h: float, target: str):
         return Straddle(model, h=h, kappa=self.kappa)

@@ -1,0 +1,106 @@
+"""GP sampler overhead per iteration at I = 600 in 6-D, against a cheap synthetic f (issue 11).
+
+Usage::
+
+    python benchmarks/gp_overhead.py              # every GP sampler + the old schedule, budget 600
+    python benchmarks/gp_overhead.py --levers     # also: each speed lever added one at a time
+    python benchmarks/gp_overhead.py --budget 100 # a smoke run
+
+Each GP sampler config (conf/sampler/, composed with Hydra and built by ``instantiate``, as the
+pipeline builds it; GP on the CPU, one torch thread) samples ``synthetic_accuracy`` (cheap: the
+whole cost is the sampler's own). Overhead per iteration = the sampler's time outside the
+objective divided by the levels it chose (budget - t0), measured two ways:
+
+* CPU seconds of this thread (``time.thread_time``): what one unloaded CPU thread pays. This is
+  the headline figure, since the machine may be shared;
+* wall seconds (mean of ``SampleResult.step_seconds``), printed alongside.
+
+The baseline is the old schedule, same code: hyperparameters refitted every 5 levels, a new
+Cholesky factorisation every step (no rank-one update), 256 raw samples, no warm start,
+scipy's default ftol.
+
+Printed last: gp_seconds_per_iteration_at_600=, <sampler>_seconds_per_iteration_at_600= per GP
+sampler, baseline_seconds_per_iteration_at_600=, speedup_vs_baseline= (all CPU seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))  # runnable without an install, like the other benchmarks
+
+from distortion_reliability.pipeline import compose_config, instantiate_group  # noqa: E402
+from distortion_reliability.sampling.synthetic import PAPER_BOX, SYNTHETIC_H, synthetic_accuracy  # noqa: E402
+
+SAMPLERS = ("gp", "gp_sqrt", "gp_batch", "straddle")
+OLD = ["sampler.refit_every=5", "sampler.rank_one=false", "sampler.raw_samples=256", "sampler.warm_start=false",
+       "sampler.optimizer_ftol=2.220446049250313e-09"]
+# Each lever added to the old schedule in turn (--levers); adding the last one (ftol 1e-6) gives gp.
+LEVERS = {
+    "+geometric_refits": ["sampler.refit_every=null", *OLD[1:]],
+    "+rank_one": ["sampler.refit_every=null", *OLD[2:]],
+    "+warm_start_64_raw": ["sampler.refit_every=null", OLD[-1]],
+}
+
+
+def build(name: str, budget: int, overrides=()):
+    cfg = compose_config([f"sampler={name}", f"sampler.budget={budget}", "progress=false", "device=cpu", *overrides])
+    return instantiate_group(cfg.sampler, "sampler")
+
+
+def measure(sampler, seed: int) -> dict:
+    cpu = time.thread_time()
+    wall = time.perf_counter()
+    result = sampler.sample(synthetic_accuracy, PAPER_BOX, SYNTHETIC_H, seed)
+    cpu = time.thread_time() - cpu
+    wall = time.perf_counter() - wall
+    steps = len(result.values) - sampler.t0
+    return {
+        "cpu_per_iteration": (cpu - result.oracle_seconds) / steps,
+        "wall_per_iteration": result.sampler_seconds / steps,
+        "wall_last50": float(np.mean(result.step_seconds[-50:])) / max(1, getattr(sampler, "q", 1)),
+        "positives": result.n_positive,
+        "wall": wall,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--budget", type=int, default=600)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--levers", action="store_true", help="also add each speed lever to the old schedule in turn")
+    parser.add_argument("--samplers", nargs="+", default=list(SAMPLERS))
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # the GP runs single-threaded anyway; this keeps numpy/torch glue alike
+    b = args.budget
+    rows: dict[str, dict] = {}
+    runs = [(name, name, ()) for name in args.samplers]
+    runs.append(("baseline", "gp", OLD))
+    if args.levers:
+        runs += [(label, "gp", overrides) for label, overrides in LEVERS.items()]
+    for label, config, overrides in runs:
+        rows[label] = measure(build(config, b, overrides), args.seed)
+        row = rows[label]
+        print(f"{label:20s} cpu/it={row['cpu_per_iteration']:.4f} s  wall/it={row['wall_per_iteration']:.4f} s  "
+              f"wall last 50={row['wall_last50']:.4f} s  positives={row['positives']}  run={row['wall']:.0f} s",
+              flush=True)
+    print("(CPU seconds of one thread; wall seconds depend on how busy the shared machine was)")
+    for name in args.samplers:
+        print(f"{name}_seconds_per_iteration_at_{b}={rows[name]['cpu_per_iteration']:.4f}")
+        print(f"{name}_wall_seconds_per_iteration_at_{b}={rows[name]['wall_per_iteration']:.4f}")
+    if "gp" in rows:
+        print(f"gp_seconds_per_iteration_at_{b}={rows['gp']['cpu_per_iteration']:.4f}")
+    print(f"baseline_seconds_per_iteration_at_{b}={rows['baseline']['cpu_per_iteration']:.4f}")
+    if "gp" in rows:
+        print(f"speedup_vs_baseline={rows['baseline']['cpu_per_iteration'] / rows['gp']['cpu_per_iteration']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
