@@ -1,5 +1,6 @@
-"""SMOTE-GP (Algorithm 1): SMOTE equivalence at v = inf, nothing at v = 0, the Figure 3 case,
-pipeline use, degenerate classes, fill mode, and imbalanced-learn's own estimator checks."""
+"""SMOTE-GP (Algorithm 1): SMOTE equivalence at v = inf, nothing at v = 0, the Figure 3 case, u in
+[0, 1] whatever the data, the flat plateau, one positive, duplicated levels, pipeline use, fill mode,
+and imbalanced-learn's own estimator checks."""
 
 from __future__ import annotations
 
@@ -56,7 +57,9 @@ def test_v_zero_adds_nothing():
     np.testing.assert_array_equal(X_res, X)
     np.testing.assert_array_equal(y_res, y)
     assert sampler.n_generated_ > 0 and sampler.n_accepted_ == 0
-    assert np.all(sampler.variances_ > 0)
+    assert np.all(sampler.variances_ > 0) and sampler.variance_ is sampler.variances_
+    assert sampler.proposals_.shape == (sampler.n_generated_, X.shape[1]) and np.all(sampler.proposals_y_ == 1)
+    assert sampler.accepted_.shape == (sampler.n_generated_,)
 
 
 def test_figure3_gap_points_rejected_cluster_points_kept():
@@ -69,16 +72,112 @@ def test_figure3_gap_points_rejected_cluster_points_kept():
     y = np.r_[np.ones(len(pos), int), np.zeros(len(neg), int)]
     # k = 8 > 5 same-cluster partners, so SMOTE must interpolate across the gap too.
     proposals = SMOTE(k_neighbors=8, random_state=0).fit_resample(X, y)[0][len(y) :, 0]
-    in_gap = (proposals > 0.25) & (proposals < 0.75)
-    assert in_gap.any() and (~in_gap).any(), "the case needs both kinds of proposals"
+    distance = np.min(np.abs(proposals[:, None] - pos[None, :]), axis=1)
+    in_gap = distance > 0.05  # more than ~2 spacings of the positives (0.028) from all of them
+    in_cluster = ((proposals >= 0.08) & (proposals <= 0.22)) | ((proposals >= 0.78) & (proposals <= 0.92))
+    assert in_gap.any() and in_cluster.any(), "the case needs both kinds of proposals"
 
     sampler = SMOTEGP(k_neighbors=8, v=0.005, random_state=0)
     X_res, _ = sampler.fit_resample(X, y, f=f)
-    kept = X_res[len(y) :, 0]
-    np.testing.assert_array_equal(sampler.accepted_, ~in_gap)
-    assert np.all((kept < 0.25) | (kept > 0.75))
-    assert len(kept) == (~in_gap).sum()
-    assert sampler.variances_[in_gap].min() > 100 * sampler.variances_[~in_gap].max()
+    np.testing.assert_array_equal(sampler.proposals_[:, 0], proposals)
+    assert not sampler.accepted_[in_gap].any() and sampler.accepted_[in_cluster].all()
+    np.testing.assert_array_equal(X_res[len(y) :, 0], proposals[sampler.accepted_])
+    assert sampler.variances_[in_gap].min() > 100 * sampler.variances_[in_cluster].max()
+    assert sampler.length_scale_source_ == {1: "class"}
+
+
+def test_u_is_posterior_over_prior_variance_in_the_unit_interval_on_any_data():
+    from distortion_reliability.gp import GP
+
+    rng = np.random.default_rng(3)
+    for scale in (1e-3, 1.0, 1e3):  # the scale of f must not change u
+        for d in (1, 3, 6):
+            X = rng.random((120, d))
+            f = scale * (1.0 - ((X - 0.3) ** 2).sum(axis=1) + 0.01 * rng.standard_normal(120))
+            y = (f >= np.quantile(f, 0.85)).astype(int)
+            sampler = SMOTEGP(v=np.inf, random_state=0)
+            sampler.fit_resample(X, y, f=f)
+            u = sampler.variances_
+            assert u.size > 0 and np.all((u >= 0) & (u <= 1))
+            gp = sampler.gps_[1]
+            assert isinstance(gp, GP)
+            prior = gp.params.outputscale * gp.y_std**2
+            np.testing.assert_allclose(u, gp.predict(sampler.proposals_)[1] / prior, atol=1e-9)
+    # Same levels, f rescaled: the same u (v means the same on every dataset).
+    X, y, f = _paper_like()
+    a = SMOTEGP(v=np.inf, random_state=0)
+    a.fit_resample(X, y, f=f)
+    b = SMOTEGP(v=np.inf, random_state=0)
+    b.fit_resample(X, y, f=100 * f + 3)
+    np.testing.assert_allclose(a.variances_, b.variances_, atol=1e-6)
+
+
+def _plateau(seed: int = 0):
+    """2-D: two discs of radius 0.08 at (.2, .2) and (.8, .8) where f = 1 exactly (flat), falling outside."""
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.2, 0.2], [0.8, 0.8]])
+    inside = np.vstack([c + 0.07 * np.sqrt(rng.random((12, 1))) * _directions(rng, 12) for c in centres])
+    X = np.vstack([inside, rng.random((250, 2))])
+    distance = np.min(np.linalg.norm(X[:, None, :] - centres[None], axis=-1), axis=1)
+    f = np.where(distance <= 0.08, 1.0, np.maximum(0.2, 0.95 - 2.0 * (distance - 0.08)))
+    return X, (f >= 0.96).astype(int), f
+
+
+def _directions(rng, n):
+    angle = rng.random((n, 1)) * 2 * np.pi
+    return np.hstack([np.cos(angle), np.sin(angle)])
+
+
+def test_flat_plateau_still_rejects_proposals_far_from_every_positive():
+    X, y, f = _plateau()
+    assert np.ptp(f[y == 1]) == 0  # f is constant among the positives
+    sampler = SMOTEGP(k_neighbors=15, v=0.005, random_state=0)  # partners in the other disc too
+    sampler.fit_resample(X, y, f=f)
+    assert sampler.length_scale_source_ == {1: "all"}  # fixed where f does change
+    positives = X[y == 1]
+    distance = np.min(np.linalg.norm(sampler.proposals_[:, None, :] - positives[None], axis=-1), axis=1)
+    far = distance > 0.1
+    assert far.sum() >= 5, "the case needs proposals between the discs"
+    assert not sampler.accepted_[far].any()
+    assert sampler.variances_[far].min() > 0.1
+    assert sampler.accepted_[distance < 0.01].mean() > 0.5  # proposals among the positives are kept
+
+
+def test_one_positive_cannot_be_oversampled_and_two_can():
+    X, y, f = _paper_like()
+    pos = np.flatnonzero(y == 1)
+    one = y.copy()
+    one[pos[1:]] = 0
+    with pytest.raises(CannotRebalanceError, match="smote_gp"):
+        SMOTEGP(random_state=0).fit_resample(X, one, f=f)
+    two = y.copy()
+    two[pos[2:]] = 0
+    sampler = SMOTEGP(v=np.inf, random_state=0)
+    X_res, y_res = sampler.fit_resample(X, two, f=f)
+    # Two levels cannot fix two length scales: they come from the whole set's f.
+    assert sampler.length_scale_source_ == {1: "all"}
+    assert sampler.k_neighbors_ == 1 and np.bincount(y_res)[1] == (two == 0).sum()
+    assert np.all((sampler.variances_ >= 0) & (sampler.variances_ <= 1))
+    # Proposals lie on the segment between the two positives: u is small near them, larger midway.
+    strict = SMOTEGP(v=0.005, random_state=0)
+    strict.fit_resample(X, two, f=f)
+    assert 0 <= strict.n_accepted_ <= strict.n_generated_
+
+
+def test_duplicated_levels_keep_the_gp_defined_and_their_proposals_certain():
+    X, y, f = _paper_like()
+    pos = np.flatnonzero(y == 1)
+    X_dup = np.vstack([X, X[pos], X[pos]])
+    y_dup = np.r_[y, y[pos], y[pos]]
+    f_dup = np.r_[f, f[pos], f[pos]]
+    sampler = SMOTEGP(random_state=0)
+    X_res, y_res = sampler.fit_resample(X_dup, y_dup, f=f_dup)
+    assert X_res.shape[0] == y_res.shape[0] >= X_dup.shape[0]
+    u = sampler.variances_
+    assert np.all(np.isfinite(u)) and np.all((u >= 0) & (u <= 1))
+    # A proposal between a level and its own copy is that level: u ~ 0, kept.
+    on_data = np.min(np.abs(sampler.proposals_[:, None, :] - X[pos][None]).max(-1), axis=1) < 1e-12
+    assert on_data.any() and np.all(u[on_data] < 1e-4) and sampler.accepted_[on_data].all()
 
 
 def test_pipeline_without_and_with_f():
@@ -118,38 +217,18 @@ def test_filtering_keeps_fewer_but_truer_samples():
 
 def test_fill_mode_tops_up_and_never_overshoots():
     X, y, f = _paper_like()
-    single = SMOTEGP(v=0.0005, random_state=0)
+    single = SMOTEGP(v=5e-6, random_state=0)
     single.fit_resample(X, y, f=f)
-    filled = SMOTEGP(v=0.0005, random_state=0, fill=True, max_tries=5)
+    filled = SMOTEGP(v=5e-6, random_state=0, fill=True, max_tries=5)
     _, y_res = filled.fit_resample(X, y, f=f)
     requested = (y == 0).sum() - (y == 1).sum()
     assert single.n_accepted_ < filled.n_accepted_ <= requested
     assert np.bincount(y_res)[1] <= (y == 0).sum()
     assert filled.n_generated_ <= 5 * requested
     assert filled.accepted_.sum() == filled.n_accepted_ and filled.accepted_.size == filled.n_generated_
-    assert np.all(filled.variances_[filled.accepted_] <= 0.0005)
+    assert np.all(filled.variances_[filled.accepted_] <= 5e-6)
     # the first round is the single pass
     np.testing.assert_array_equal(filled.variances_[: single.n_generated_], single.variances_)
-
-
-def test_degenerate_classes():
-    X, y, f = _paper_like()
-    pos = np.flatnonzero(y == 1)
-    one = y.copy()
-    one[pos[1:]] = 0
-    with pytest.raises(CannotRebalanceError, match="smote_gp"):
-        SMOTEGP(random_state=0).fit_resample(X, one, f=f)
-    two = y.copy()
-    two[pos[2:]] = 0
-    sampler = SMOTEGP(v=np.inf, random_state=0)
-    X_res, y_res = sampler.fit_resample(X, two, f=f)
-    assert sampler.k_neighbors_ == 1 and np.bincount(y_res)[1] == (two == 0).sum()
-    # duplicated levels: the GP jitter keeps the fit defined
-    X_dup = np.vstack([X, X[pos]])
-    y_dup = np.r_[y, y[pos]]
-    f_dup = np.r_[f, f[pos]]
-    X_res, y_res = SMOTEGP(random_state=0).fit_resample(X_dup, y_dup, f=f_dup)
-    assert X_res.shape[0] == y_res.shape[0] >= X_dup.shape[0]
 
 
 def test_bad_inputs():
