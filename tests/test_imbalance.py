@@ -406,7 +406,7 @@ def test_f_consuming_predictor_is_fitted_on_the_real_set():
     predictors = {"gp_classifier": GPThresholdClassifier(h=0.9, random_state=0), "dt": DecisionTreeClassifier()}
     assert needs_f(predictors["gp_classifier"]) and not needs_f(predictors["dt"])
     fitted = _method("random_over").fit_predictors(X, y, f, predictors, seed=0)
-    assert fitted["gp_classifier"].gp_.X_train_.shape[0] == len(y)
+    assert fitted["gp_classifier"].gp_.n == len(y)  # the real R, not R*
     assert fitted["gp_classifier"].threshold_ == 0.9
 
 
