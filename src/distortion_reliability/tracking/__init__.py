@@ -11,7 +11,11 @@ with artifacts in ``<project root>/mlartifacts/``. MLflow itself is imported onl
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+# This project runs offline on clusters: no usage telemetry from MLflow (it would try the network).
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 from omegaconf import DictConfig, OmegaConf
 

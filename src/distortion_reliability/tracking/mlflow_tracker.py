@@ -277,7 +277,7 @@ class MlflowJob(Job):
         lines = [f"mlflow run: {self.run_id} (experiment {self.experiment}, {self.tracker.uri})"]
         if self.already_done:
             lines.insert(0, f"already done: {self.already_done}")
-        lines.append("look: make ui")
+        lines.append("look: make ui" if self.tracker.uri.startswith("sqlite:") else f"look: {self.tracker.uri}")
         return lines
 
 
