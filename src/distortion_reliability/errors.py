@@ -50,3 +50,34 @@ class CannotRebalanceError(DistortionReliabilityError):
         self.method = method
         self.reason = reason
         super().__init__(f"cannot rebalance with {method}: {reason}")
+
+
+class CacheDirError(DistortionReliabilityError, OSError):
+    """A directory the run must write to (cache_dir, tracking store) cannot take the write.
+
+    The message names the path and the cause, e.g.
+    ``cannot write to cache_dir /data/cache: no space left on device``.
+    """
+
+    def __init__(self, path: object, cause: str, what: str = "cache_dir", errno: int | None = None):
+        self.path = str(path)
+        self.cause = cause
+        self.what = what
+        super().__init__(f"cannot write to {what} {self.path}: {cause}")
+        if errno is not None:
+            self.errno = errno
+
+    def __str__(self) -> str:  # OSError would print "[Errno n] ..." forms
+        return f"cannot write to {self.what} {self.path}: {self.cause}"
+
+
+class Preempted(KeyboardInterrupt):
+    """The job was told to stop (SIGTERM, SIGUSR2: scheduler pre-emption or time limit).
+
+    A ``KeyboardInterrupt``, so every stage saves its progress exactly as on Ctrl-C; ``signum``
+    says which signal it was.
+    """
+
+    def __init__(self, signum: int):
+        self.signum = int(signum)
+        super().__init__(signum)

@@ -8,25 +8,39 @@ It is the expensive black box of the paper, so it is
   yet seen cannot change the decision ``f(c) >= h`` — same answer as the full evaluation;
 * cached: every evaluation is stored per level as a running count ``(n_evaluated, n_correct)`` keyed
   by the exact context (D, T's weights, distortion spec and op versions, noise seed, precision). An
-  early-stopped entry is resumed, not redone, when a later call needs more images.
+  early-stopped entry is resumed, not redone, when a later call needs more images;
+* crash-safe: a call's levels are split into blocks (by position, so every job splits a grid the same
+  way); the counts of the block in flight go to one checksummed journal file every ``flush_seconds``
+  and on any exception (Ctrl-C, SIGTERM, ``SystemExit`` from submitit, full disk), so a job killed at
+  any moment, SIGKILL included, loses at most the last few seconds of work;
+* shared: a job evaluates a block only while holding its claim (:class:`~.locks.LockFile`), so jobs
+  labelling the same grid at the same time split its blocks, wait for blocks others are evaluating
+  and read those counts from the cache instead of recomputing them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from .allocator import keep_freed_memory
-from .artifacts import atomic_write_bytes, canonical_json, read_verified_bytes, stable_hash
+from .artifacts import atomic_write_bytes, canonical_json, read_verified_bytes, stable_hash, sweep_temp_files
+from .console import progress_bar
 from .errors import ConfigError
+from .locks import LockFile, describe_holder, deferred_signals
 from .space import Box, check_threshold
+
+log = logging.getLogger(__name__)
 
 # Bump when a change to this module changes the numbers it returns (it keys the cache).
 ORACLE_VERSION = 1
@@ -78,6 +92,7 @@ class EvalCache:
         self.dir = Path(root) / "oracle" / self.context_key
         self._context = dict(context)
         self._wrote_context = False
+        self._swept = False
 
     @staticmethod
     def level_key(level: np.ndarray) -> str:
@@ -87,8 +102,8 @@ class EvalCache:
     def _path(self, key: str) -> Path:
         return self.dir / key[:2] / f"{key}.json"
 
-    def get(self, level: np.ndarray, n_total: int) -> Count | None:
-        payload = read_verified_bytes(self._path(self.level_key(level)))
+    def get(self, level: np.ndarray, n_total: int, key: str | None = None) -> Count | None:
+        payload = read_verified_bytes(self._path(key or self.level_key(level)))
         if payload is None:
             return None
         try:
@@ -101,13 +116,62 @@ class EvalCache:
             return None
         return count
 
-    def put(self, level: np.ndarray, n_total: int, count: Count) -> None:
+    def _write_context(self) -> None:
         if not self._wrote_context:  # a human-readable record of what the directory holds
             atomic_write_bytes(self.dir / "context.json", canonical_json(self._context).encode())
             self._wrote_context = True
+
+    def put(self, level: np.ndarray, n_total: int, count: Count, key: str | None = None) -> None:
+        self._write_context()
         entry = {"level": [float(v) for v in level], "n_total": n_total,
                  "n_evaluated": count.n_evaluated, "n_correct": count.n_correct}
-        atomic_write_bytes(self._path(self.level_key(level)), canonical_json(entry).encode())
+        atomic_write_bytes(self._path(key or self.level_key(level)), canonical_json(entry).encode())
+
+    # ---------------------------------------------------------------- blocks of levels in flight
+    @staticmethod
+    def block_key(level_keys: Sequence[str], n_total: int) -> str:
+        return stable_hash({"levels": list(level_keys), "n": n_total}, length=24)
+
+    def claim(self, block_key: str) -> LockFile:
+        """The claim a job holds while it evaluates a block of levels."""
+        return LockFile(self.dir / "claims" / f"{block_key}.lock")
+
+    def _partial_path(self, block_key: str) -> Path:
+        return self.dir / "partial" / f"{block_key}.npz"
+
+    def put_partial(self, block_key: str, levels: np.ndarray, n_total: int, counts: Sequence[Count]) -> None:
+        """Journal the running counts of a block's levels (one checksummed file, written atomically)."""
+        self._write_context()
+        buf = io.BytesIO()
+        np.savez(buf, levels=np.asarray(levels, dtype=np.float64), n_total=np.int64(n_total),
+                 n_evaluated=np.array([c.n_evaluated for c in counts], dtype=np.int64),
+                 n_correct=np.array([c.n_correct for c in counts], dtype=np.int64))
+        atomic_write_bytes(self._partial_path(block_key), buf.getvalue())
+
+    def get_partial(self, block_key: str, levels: np.ndarray, n_total: int) -> list[Count] | None:
+        """The journalled counts of a block (None when absent, corrupted or for other levels)."""
+        if not self._swept:  # temp files of a writer killed mid-write
+            sweep_temp_files(self.dir / "partial")
+            self._swept = True
+        payload = read_verified_bytes(self._partial_path(block_key))
+        if payload is None:
+            return None
+        try:
+            with np.load(io.BytesIO(payload), allow_pickle=False) as z:
+                saved, total, n_eval, n_corr = z["levels"], int(z["n_total"]), z["n_evaluated"], z["n_correct"]
+        except Exception:
+            return None
+        if (total != n_total or saved.shape != np.shape(levels) or len(n_eval) != len(saved)
+                or not np.allclose(saved, levels, rtol=0, atol=1e-9)):
+            return None
+        counts = [Count(int(e), int(c)) for e, c in zip(n_eval, n_corr)]
+        if not all(0 <= c.n_correct <= c.n_evaluated <= n_total for c in counts):
+            return None
+        return counts
+
+    def drop_partial(self, block_key: str) -> None:
+        with contextlib.suppress(OSError):
+            self._partial_path(block_key).unlink()
 
 
 def auto_batch_size(pixels_per_image: int) -> int:
@@ -144,6 +208,12 @@ class Oracle:
         (default N/8).
     noise_seed : int
         Seed of the per-image random fields (rain); part of the cache key.
+    flush_seconds : float
+        With a cache: the running counts of the levels in flight are journalled at most this often
+        (checked after every batch), so a killed job loses at most about this much work.
+    block_levels : int or "auto"
+        With a cache: levels per block, the unit that concurrent jobs claim ("auto": enough for 16
+        full batches, at least 256).
     """
 
     def __init__(
@@ -161,6 +231,8 @@ class Oracle:
         noise_seed: int = 0,
         device: str | torch.device = "cpu",
         progress: bool = True,
+        flush_seconds: float = 2.0,
+        block_levels: int | str = "auto",
     ):
         if precision not in PRECISIONS:
             raise ConfigError("oracle.precision", precision, f"must be one of {', '.join(PRECISIONS)}")
@@ -187,6 +259,14 @@ class Oracle:
         if self.chunk_size < 1:
             raise ConfigError("oracle.chunk_size", chunk_size, "must be >= 1")
         self.progress = progress
+        if not (isinstance(flush_seconds, (int, float)) and flush_seconds >= 0):
+            raise ConfigError("oracle.flush_seconds", flush_seconds, "must be a number of seconds >= 0")
+        self.flush_seconds = float(flush_seconds)
+        if block_levels == "auto":
+            block_levels = max(256, 16 * max(1, self.batch_size // min(self.chunk_size, self.batch_size)))
+        if isinstance(block_levels, str) or int(block_levels) < 1:
+            raise ConfigError("oracle.block_levels", block_levels, "must be an integer >= 1 or 'auto'")
+        self.block_levels = int(block_levels)
         _, _, height, width = self.images.shape
         self.noise = space.make_noise(self.n, height, width, noise_seed, self.device)
         full_context = {"context": dict(context or {}), "distortion": space.spec(), "noise_seed": noise_seed,
@@ -239,18 +319,86 @@ class Oracle:
         return h is not None and count.decided(self.n, h) is not None
 
     def _evaluate(self, levels: np.ndarray, h: float | None) -> list[Count]:
+        cache = self.cache
+        keys = [cache.level_key(level) for level in levels] if cache is not None else None
         counts: list[Count] = []
-        for level in levels:
-            cached = self.cache.get(level, self.n) if self.cache is not None else None
+        for i, level in enumerate(levels):
+            cached = cache.get(level, self.n, keys[i]) if cache is not None else None
             counts.append(cached if cached is not None else Count(0, 0))
         todo = [i for i, c in enumerate(counts) if not self._done(c, h)]
         if not todo:
             return counts
+        # Stable total: every image a level still needs, credited as evaluated or as skipped once
+        # the level is decided (early stopping, or another job's counts read from the cache).
+        tracker = _Tracker(self, counts, todo, h)
+        tracker.bar = progress_bar(tracker.total, "oracle", unit="img", enabled=self.progress, smoothing=0.1)
+        try:
+            if cache is None:
+                self._evaluate_block(levels, counts, todo, h, tracker)
+                return counts
+            # Blocks by position in the call (not by what is cached), so two jobs with the same
+            # levels cut them identically and their claims exclude each other.
+            blocks = []
+            for first in range(0, len(levels), self.block_levels):
+                members = list(range(first, min(len(levels), first + self.block_levels)))
+                if any(not self._done(counts[i], h) for i in members):
+                    blocks.append((cache.block_key([keys[i] for i in members], self.n), members))
+            told = False
+            while blocks:
+                waiting = []
+                for block in blocks:
+                    claim = cache.claim(block[0])
+                    if not claim.try_acquire():
+                        waiting.append((block, claim))
+                        continue
+                    try:
+                        self._claimed_block(levels, keys, counts, block, h, tracker)
+                    finally:
+                        claim.release()
+                blocks = [block for block, _ in waiting]
+                if blocks and len(waiting) == len(blocks):
+                    if not told:
+                        log.info("oracle: waiting for %d block(s) of levels that %s is evaluating",
+                                 len(blocks), describe_holder(waiting[0][1].holder() or {}))
+                        told = True
+                    time.sleep(waiting[0][1].poll)
+            return counts
+        finally:
+            tracker.bar.close()
+
+    def _claimed_block(self, levels: np.ndarray, keys: list[str], counts: list[Count], block: tuple[str, list[int]],
+                       h: float | None, tracker: "_Tracker") -> None:
+        """Evaluate one block under its claim, resuming from the cache and the block's journal."""
+        cache = self.cache
+        bkey, members = block
+        journal = cache.get_partial(bkey, levels[members], self.n)
+        for j, i in enumerate(members):
+            if self._done(counts[i], h):
+                continue
+            best = cache.get(levels[i], self.n, keys[i])  # another job may have finished it meanwhile
+            if journal is not None and (best is None or journal[j].n_evaluated > best.n_evaluated):
+                best = journal[j]
+            if best is not None and best.n_evaluated > counts[i].n_evaluated:
+                counts[i] = best
+                tracker.credit(i)
+        todo = [i for i in members if not self._done(counts[i], h)]
+        if todo:
+            self._evaluate_block(levels, counts, todo, h, tracker, block=block, keys=keys)
+        cache.drop_partial(bkey)  # every level of the block is stored on its own now
+
+    def _evaluate_block(self, levels: np.ndarray, counts: list[Count], todo: list[int], h: float | None,
+                        tracker: "_Tracker", block: tuple[str, list[int]] | None = None,
+                        keys: list[str] | None = None) -> None:
+        cache = self.cache if block is not None else None
         # Full evaluations take all remaining images at once; labels re-check the bound every chunk.
         # A chunk never exceeds one batch: a level of N images is then evaluated in several batches.
         chunk = min(self.n if h is None else self.chunk_size, self.batch_size)
-        total = sum(self.n - counts[i].n_evaluated for i in todo)
-        bar = tqdm(total=total, unit="img", desc="oracle", disable=not self.progress, leave=False, smoothing=0.1)
+        last_flush = time.monotonic()
+
+        def flush() -> None:
+            bkey, members = block
+            cache.put_partial(bkey, levels[members], self.n, [counts[i] for i in members])
+
         try:
             with self._inference():
                 while todo:
@@ -263,24 +411,28 @@ class Oracle:
                         members = group[g : g + per_batch]
                         correct = self._correct_counts(levels[members], start, stop)
                         for i, c in zip(members, correct):
-                            counts[i].n_evaluated = stop
-                            counts[i].n_correct += int(c)
-                            if self.cache is not None and self._done(counts[i], h):
-                                self.cache.put(levels[i], self.n, counts[i])
-                        bar.update(len(members) * (stop - start))
-                    newly_done = {i for i in group if self._done(counts[i], h)}
-                    bar.total -= sum(self.n - counts[i].n_evaluated for i in newly_done)
-                    todo = [i for i in todo if i not in newly_done]
-        except BaseException:
-            # Keep partial work of an interrupted run: it resumes from here next time.
-            if self.cache is not None:
-                for i in todo:
-                    if counts[i].n_evaluated > 0:
-                        self.cache.put(levels[i], self.n, counts[i])
+                            counts[i] = Count(stop, counts[i].n_correct + int(c))
+                            tracker.credit(i)
+                            if cache is not None and self._done(counts[i], h):
+                                cache.put(levels[i], self.n, counts[i], keys[i])
+                        if cache is not None and time.monotonic() - last_flush >= self.flush_seconds:
+                            flush()
+                            last_flush = time.monotonic()
+                    todo = [i for i in todo if not self._done(counts[i], h)]
+        except BaseException as err:
+            # Keep partial work of an interrupted run (Ctrl-C, SIGTERM, SystemExit, full disk): it
+            # resumes from here next time. A second signal waits until the journal is written.
+            if cache is not None:
+                with deferred_signals(redeliver=False):
+                    try:
+                        flush()
+                        log.info("oracle: progress saved (%d images of this call evaluated)",
+                                 tracker.evaluated)
+                    except Exception as save_err:  # e.g. the disk is full: the earlier journal stays
+                        # when the error itself is the disk, its one message says it all
+                        (log.info if isinstance(err, OSError) else log.warning)(
+                            "oracle: could not save the latest progress: %s", save_err)
             raise
-        finally:
-            bar.close()
-        return counts
 
     def _correct_counts(self, levels: np.ndarray, start: int, stop: int) -> np.ndarray:
         """Number of correctly classified images [start:stop) of D under each level (one batch)."""
@@ -295,3 +447,27 @@ class Oracle:
         self.images_evaluated += n_levels * m
         self.levels_evaluated += n_levels
         return hits.sum(1).cpu().numpy()
+
+
+class _Tracker:
+    """Progress of one oracle call against a stable total (images the call's levels still need)."""
+
+    def __init__(self, oracle: Oracle, counts: list[Count], todo: list[int], h: float | None):
+        self.oracle, self.counts, self.h = oracle, counts, h
+        self.base = {i: counts[i].n_evaluated for i in todo}
+        self.credited = dict.fromkeys(todo, 0)
+        self.total = sum(oracle.n - b for b in self.base.values())
+        self.start_images = oracle.images_evaluated
+        self.bar: Any = None
+
+    @property
+    def evaluated(self) -> int:
+        return self.oracle.images_evaluated - self.start_images
+
+    def credit(self, i: int) -> None:
+        count = self.counts[i]
+        reached = self.oracle.n if self.oracle._done(count, self.h) else count.n_evaluated
+        new = max(0, reached - self.base[i])
+        if new > self.credited[i]:
+            self.bar.update(new - self.credited[i])
+            self.credited[i] = new
