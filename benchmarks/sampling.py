@@ -1,120 +1,137 @@
-"""Sampling efficiency: positives found by random, gp, gp_batch and straddle (paper section 4.2, Figure 6).
+"""Samplers judged by what they buy (paper section 4.2, Figure 6; issue 11).
 
 Usage::
 
-    python benchmarks/sampling.py            # budget I = 600, 3 seeds, synthetic + digits
-    python benchmarks/sampling.py --quick    # budget 200 (plus one 600-level gp run for its timing)
+    python benchmarks/sampling.py                   # budget I = 600, 3 seeds: synthetic + digits
+    python benchmarks/sampling.py --quick           # budget 200
+    python benchmarks/sampling.py --mnist           # also MNIST + LeNet-5 (N = 2,000) when the data are there
+    python benchmarks/sampling.py --refresh-results # write the figures/CSVs into results/figures (else a scratch folder)
 
-Synthetic objective (6-D, the paper's Table-1 box, natural units c, unit-cube coordinates u):
+Every sampler config in ``conf/sampler/`` (discovered, not listed here) is composed with Hydra
+(``pipeline.compose_config``) and built by ``instantiate``, exactly as a run builds it, with the
+benchmark's budget; the GP runs on the CPU. Per sampler and dataset, mean over seeds:
 
-    f(c) = 0.1 + 0.9 * exp(-r^2 / 2),   r^2 = sum_i ((u_i - u0_i) / s_i)^2
-    u0 = the undistorted level (scale 1, rotation 0, shifts 0, darkness 1, rain 0) = (.5, 0, .5, .5, .5, 0)
-    s  = (0.40, 0.80, 0.36, 0.36, 0.46, 0.90),   h = 0.6
+* ``positives`` -- reliable levels among the I sampled (Figure 6);
+* ``coverage`` -- share of the grid's reliable levels within one grid step (Euclidean, unit cube)
+  of a sampled positive (:func:`distortion_reliability.sampling.metrics.coverage`);
+* ``spread`` -- median nearest-neighbour distance of the sampled positives in the unit cube
+  (small = one spot resampled; mean over the seeds with >= 2 positives);
+* ``f1_smote_gp`` -- mean F1 of the five predictors (conf/predictors/paper.yaml) trained on the
+  sampler's R rebalanced by SMOTE-GP (conf/imbalance/smote_gp.yaml), scored on the grid (R', 4^6
+  levels); a seed whose R has fewer than 2 positives scores 0 (SMOTE-GP cannot run, and the
+  predictors have no reliable level to learn).
 
-so f decays from 1 at the undistorted level to chance (0.1) far from it, and f >= h exactly on the
-ellipsoid r <= rho, rho^2 = 2 ln(0.9 / 0.5), halved twice by the faces rotation = 0 and rain = 0
-(it fits inside the box otherwise). Its share of C is
+Datasets: ``synthetic`` (distortion_reliability.sampling.synthetic: a 6-D f with a known reliable
+region, exact grid labels); ``digits`` (the small CNN on sklearn's digits, the pipeline's oracle and
+grid, h from conf/dataset/digits.yaml); ``mnist`` (LeNet-5, N = 2,000, when ``--mnist`` and
+``--data-dir`` holds the data). The oracle's evaluation cache is off while sampling, so oracle
+seconds are real.
 
-    fraction = (pi^3 / 6) * rho^6 * prod(s) / 4  = 3.60 %,
-
-which the script checks by Monte Carlo before sampling.
-
-Digits: the real oracle (small CNN on sklearn's 8x8 digits, h from conf/dataset/digits.yaml) via
-``pipeline.build_oracle``, on CPU with one thread, its evaluation cache disabled so every call costs
-what a fresh level costs.
-
-Every sampler runs with its shipped config (conf/sampler/), plus ``gp_sqrt``: the gp sampler with
-``beta_form: sqrt`` (GP-UCB's sqrt(beta) weight on sigma instead of the paper's beta; beyond the paper).
-
-Printed last, one per line: positives_<sampler>= (synthetic, mean over seeds; also positives_gp_sqrt=),
-gp_positive_ratio_vs_random=, digits_positives_<sampler>=, digits_gp_positive_ratio_vs_random=,
-gp_overhead_fraction= (digits: gp sampler time excluding the oracle / oracle time),
-gp_seconds_per_iteration_at_600= (synthetic gp run of budget 600: mean overhead of its last 50 steps).
+Printed last, one per line: for each dataset prefix (``synthetic_``, ``digits_``, ``mnist_``) and
+sampler, ``<prefix>positives_<s>=``, ``<prefix>coverage_<s>=``, ``<prefix>spread_<s>=``,
+``<prefix>f1_smote_gp_<s>=``; the digits values again without prefix (``coverage_<s>=`` ...: the
+issue's names); ``positives_<s>=`` is the synthetic count (as before); ``gp_positive_ratio_vs_random=``,
+``gp_overhead_fraction=`` (digits: gp overhead / oracle time), and ``best_f1_sampler=`` with
+``ours_beats_gp_on_f1=`` (whether a sampler beyond the paper beats gp on F1 on every dataset run).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))  # runnable without an install, like the other benchmarks
 
-from distortion_reliability.reports.sampling_figure import plot_positives_vs_budget, write_positives_csv  # noqa: E402
-from distortion_reliability.sampling import SAMPLERS, SampleResult, make_sampler  # noqa: E402
-from distortion_reliability.space import Box  # noqa: E402
-
-SAMPLER_NAMES = ("random", "gp", "gp_batch", "straddle")
-# Benchmark entries: label -> (sampler config, overrides). gp_sqrt is the gp sampler with GP-UCB's
-# sqrt(beta) weight instead of the paper's beta (beyond the paper), to show what exploration costs.
-VARIANTS = {name: (name, {}) for name in SAMPLER_NAMES} | {"gp_sqrt": ("gp", {"beta_form": "sqrt"})}
-FIGURES = REPO / "results" / "figures"
-
-PAPER_BOX = Box(
-    ["scale", "rotation", "translation_x", "translation_y", "darkness", "rain"],
-    [0.7, 0.0, -0.2, -0.2, 0.7, 0.0],
-    [1.3, 90.0, 0.2, 0.2, 1.3, 1.0],
+from distortion_reliability.errors import CannotRebalanceError  # noqa: E402
+from distortion_reliability.pipeline import CONF_DIR, compose_config, instantiate_group  # noqa: E402
+from distortion_reliability.sampling.metrics import coverage, spread  # noqa: E402
+from distortion_reliability.sampling.synthetic import (  # noqa: E402
+    PAPER_BOX,
+    SYNTHETIC_H,
+    synthetic_accuracy,
+    synthetic_fraction,
 )
-U0 = np.array([0.5, 0.0, 0.5, 0.5, 0.5, 0.0])
-SPREADS = np.array([0.40, 0.80, 0.36, 0.36, 0.46, 0.90])
-SYNTHETIC_H = 0.6
+
+RESULTS = REPO / "results" / "figures"
+PAPER_SAMPLERS = ("random", "gp")  # what the paper compares; the others are ours
 
 
-def synthetic_accuracy(levels: np.ndarray) -> np.ndarray:
-    """The synthetic f of the module docstring, for levels in natural units."""
-    u = PAPER_BOX.to_unit(levels)
-    r2 = np.sum(((u - U0) / SPREADS) ** 2, axis=1)
-    return 0.1 + 0.9 * np.exp(-0.5 * r2)
+def sampler_names() -> list[str]:
+    """Every sampler config shipped in conf/sampler/ (random and gp first)."""
+    stems = sorted(p.stem for p in (Path(CONF_DIR) / "sampler").glob("*.yaml"))
+    return [s for s in PAPER_SAMPLERS if s in stems] + [s for s in stems if s not in PAPER_SAMPLERS]
 
 
-def synthetic_fraction() -> float:
-    """Exact share of C where the synthetic f >= h (quarter of a 6-D ellipsoid)."""
-    rho2 = 2.0 * math.log(0.9 / (SYNTHETIC_H - 0.1))
-    assert np.all(np.sqrt(rho2) * SPREADS[[0, 2, 3, 4]] <= 0.5) and np.all(np.sqrt(rho2) * SPREADS[[1, 5]] <= 1)
-    return math.pi**3 / 6.0 * rho2**3 * float(np.prod(SPREADS)) / 4.0
+def build_sampler(name: str, budget: int, overrides=()):
+    cfg = compose_config([f"sampler={name}", f"sampler.budget={budget}", "progress=false", "device=cpu", *overrides])
+    return instantiate_group(cfg.sampler, "sampler")
 
 
-def make_variant(label: str, budget: int):
-    """The sampler of a benchmark entry: its shipped config (conf/sampler/) with the benchmark's budget."""
-    config_name, overrides = VARIANTS[label]
-    cfg = yaml.safe_load((REPO / "conf" / "sampler" / f"{config_name}.yaml").read_text())
-    cfg.update(overrides, budget=budget, progress=False)
-    return make_sampler(cfg.pop("name"), **cfg)
+def build_method_and_predictors(overrides=()):
+    """SMOTE-GP and the paper's five predictors, from their configs (a dataset's smote_gp_v applies)."""
+    from distortion_reliability.predictors import build_predictors
+
+    cfg = compose_config(["imbalance=smote_gp", "predictors=paper", "progress=false", *overrides])
+    return (lambda: instantiate_group(cfg.imbalance, "imbalance")), (lambda: build_predictors(cfg.predictors))
 
 
-def run_samplers(objective, box: Box, h: float, budget: int, seeds: list[int], label: str, names) -> dict:
-    results: dict[str, list[SampleResult]] = {name: [] for name in names}
+def f1_smote_gp(result, box, grid_levels, grid_labels, seed: int, dataset_overrides=()) -> float:
+    """Mean F1 over the five predictors trained on R + SMOTE-GP, scored on the grid."""
+    from distortion_reliability.scoring import score_predictors
+
+    if result.n_positive < 2:
+        return 0.0
+    make_method, make_predictors = build_method_and_predictors(dataset_overrides)
+    method = make_method()
+    try:
+        fitted = method.fit_predictors(box.to_unit(result.levels), result.labels.astype(int), result.values,
+                                       make_predictors(), seed)
+    except CannotRebalanceError:
+        return 0.0
+    table = score_predictors(fitted, box.to_unit(grid_levels), np.asarray(grid_labels, dtype=int))
+    return float(table.loc[table["predictor"] == "mean", "f1"].iloc[0])
+
+
+def run_dataset(label: str, objective, box, h: float, grid_levels, grid_labels, points_per_dim: int, names,
+                budget: int, seeds, dataset_overrides=()) -> dict:
+    """Every sampler on one dataset: per-seed results and the four numbers."""
+    rows: dict[str, dict] = {}
     for name in names:
+        runs, metrics = [], {"positives": [], "coverage": [], "spread": [], "f1": []}
         for seed in seeds:
-            result = make_variant(name, budget).sample(objective, box, h, seed)
-            results[name].append(result)
-            print(
-                f"[{label}] {name:9s} seed={seed} positives={result.n_positive:4d} "
-                f"oracle_s={result.oracle_seconds:7.1f} sampler_s={result.sampler_seconds:7.1f}",
-                file=sys.stderr,
-                flush=True,
-            )
-    return results
+            result = build_sampler(name, budget).sample(objective, box, h, seed)
+            runs.append(result)
+            metrics["positives"].append(result.n_positive)
+            metrics["coverage"].append(coverage(box, result.levels, result.labels, grid_levels, grid_labels,
+                                                points_per_dim))
+            metrics["spread"].append(spread(box, result.levels, result.labels))
+            metrics["f1"].append(f1_smote_gp(result, box, grid_levels, grid_labels, seed, dataset_overrides))
+            print(f"[{label}] {name:9s} seed={seed} positives={result.n_positive:4d} "
+                  f"coverage={metrics['coverage'][-1]:.3f} spread={metrics['spread'][-1]:.4f} "
+                  f"f1_smote_gp={metrics['f1'][-1]:.3f} oracle_s={result.oracle_seconds:7.1f} "
+                  f"sampler_s={result.sampler_seconds:7.1f}", file=sys.stderr, flush=True)
+        rows[name] = {"runs": runs, **{k: np.asarray(v, dtype=float) for k, v in metrics.items()}}
+    return rows
 
 
-def summarize(results: dict, label: str) -> dict[str, float]:
-    print(f"\n{label}: sampler    positives (mean +- std)   oracle s   overhead s   overhead/oracle")
-    means = {}
-    for name, runs in results.items():
-        pos = np.array([r.n_positive for r in runs], dtype=float)
-        oracle = np.mean([r.oracle_seconds for r in runs])
-        overhead = np.mean([r.sampler_seconds for r in runs])
+def summarize(rows: dict, label: str) -> None:
+    print(f"\n{label}: sampler    positives      coverage       spread          f1_smote_gp    overhead/oracle")
+    for name, row in rows.items():
+        oracle = np.mean([r.oracle_seconds for r in row["runs"]])
+        overhead = np.mean([r.sampler_seconds for r in row["runs"]])
+        cells = [f"{np.nanmean(row[k]):7.3f} +- {np.nanstd(row[k]):5.3f}" if np.isfinite(row[k]).any() else "    nan        "
+                 for k in ("positives", "coverage", "spread", "f1")]
         ratio = overhead / oracle if oracle > 0 else float("nan")
-        means[name] = float(pos.mean())
-        print(f"{label}: {name:9s}  {pos.mean():7.1f} +- {pos.std():5.1f}        {oracle:8.1f}   {overhead:9.1f}   {ratio:10.3f}")
-    return means
+        print(f"{label}: {name:9s}  " + "  ".join(cells) + f"   {ratio:8.3f}")
 
 
 def budgets_for(budget: int) -> list[int]:
@@ -122,91 +139,114 @@ def budgets_for(budget: int) -> list[int]:
     return list(range(step, budget + 1, step))
 
 
-def digits_part(budget: int, seeds: list[int], names):
-    """Run every sampler on the real digits oracle; returns (results, reason-if-skipped)."""
-    try:
-        from distortion_reliability.pipeline import build_oracle, compose_config
-    except ImportError as err:
-        return None, f"distortion_reliability.pipeline is not available ({err})"
-    try:
-        cfg = compose_config(["dataset=digits", "device=cpu", "threads=1", "progress=false"])
-        bundle = build_oracle(cfg)
-    except Exception as err:  # a missing model or data must not hide the synthetic numbers
-        return None, f"digits oracle could not be built: {type(err).__name__}: {err}"
-    bundle.oracle.cache = None  # fresh evaluations only, so oracle time is real
-    print(f"digits: h={bundle.h} clean accuracy={bundle.clean_accuracy:.3f}", file=sys.stderr, flush=True)
-    return run_samplers(bundle.oracle, bundle.box, bundle.h, budget, seeds, "digits", names), None
+def figures(rows: dict, label: str, budget: int, out: Path, title: str) -> None:
+    from distortion_reliability.reports.sampling_figure import plot_positives_vs_budget, write_positives_csv
+
+    results = {name: row["runs"] for name, row in rows.items()}
+    write_positives_csv(results, budgets_for(budget), out / f"sampling_positives_{label}_I{budget}.csv")
+    plot_positives_vs_budget(results, budgets_for(budget), out / f"sampling_positives_{label}_I{budget}.png",
+                             title=title)
+
+
+def real_dataset(overrides: list[str]):
+    """The pipeline's oracle and 4^6 grid for a dataset config (cached grid, fresh oracle calls while sampling)."""
+    from distortion_reliability.artifacts import ArtifactStore
+    from distortion_reliability.pipeline import build_components, build_grid, build_oracle
+
+    cfg = compose_config([*overrides, "device=cpu", "threads=1", "progress=false"])
+    components = build_components(cfg)
+    bundle = build_oracle(cfg, components)
+    grid = build_grid(bundle, int(cfg.grid.points_per_dim), ArtifactStore(cfg.cache_dir))
+    bundle.oracle.cache = None  # fresh evaluations only while sampling, so oracle time is real
+    return bundle, grid, int(cfg.grid.points_per_dim)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="budget 200 instead of 600")
+    parser.add_argument("--budget", type=int, default=None, help="smoke runs: this budget")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--skip-digits", action="store_true")
-    parser.add_argument("--budget", type=int, default=None, help="smoke runs: this budget, no 600-level timing run")
-    parser.add_argument("--samplers", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
-                        help="a subset (gp is always run: the headline ratios need it)")
+    parser.add_argument("--samplers", nargs="+", default=None, help="a subset of conf/sampler/ (gp is always run)")
+    parser.add_argument("--datasets", nargs="+", default=["synthetic", "digits"], choices=["synthetic", "digits", "mnist"])
+    parser.add_argument("--mnist", action="store_true", help="add MNIST + LeNet-5 (N = 2,000) when the data are there")
+    parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
+    parser.add_argument("--refresh-results", action="store_true", help="write figures/CSVs into results/figures")
     args = parser.parse_args()
-    names = [n for n in VARIANTS if n in set(args.samplers) | {"gp"}]
+    logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(1)
+    available = sampler_names()
+    names = [n for n in available if args.samplers is None or n in set(args.samplers) | {"gp", "random"}]
     budget = args.budget or (200 if args.quick else 600)
     seeds = list(range(args.seeds))
-    assert set(SAMPLER_NAMES) == set(SAMPLERS)
-
-    exact = synthetic_fraction()
-    mc = float(np.mean(synthetic_accuracy(PAPER_BOX.sample_uniform(1_000_000, 12345)) >= SYNTHETIC_H))
-    print(f"synthetic: reliable fraction exact={exact:.4f} monte_carlo(1e6)={mc:.4f}")
-    assert abs(mc - exact) < 5 * math.sqrt(exact * (1 - exact) / 1e6), (mc, exact)
-
+    out = RESULTS if args.refresh_results else Path(tempfile.mkdtemp(prefix="dr-sampling-bench-"))
+    datasets = list(dict.fromkeys(args.datasets + (["mnist"] if args.mnist else [])))
     started = time.perf_counter()
-    synthetic = run_samplers(synthetic_accuracy, PAPER_BOX, SYNTHETIC_H, budget, seeds, "synthetic", names)
-    write_positives_csv(synthetic, budgets_for(budget), FIGURES / f"sampling_positives_synthetic_I{budget}.csv")
-    plot_positives_vs_budget(synthetic, budgets_for(budget), FIGURES / f"sampling_positives_synthetic_I{budget}.png",
-                             title=f"Synthetic 6-D f, reliable share {exact:.1%}, {len(seeds)} seeds")
-    synthetic_means = summarize(synthetic, "synthetic")
-    print(f"synthetic: expected positives of uniform sampling = {exact * budget:.1f}")
+    tables: dict[str, dict] = {}
 
-    if budget == 600:
-        timing_runs = synthetic["gp"]
-    elif args.budget:
-        timing_runs = []
-    else:  # one full-budget gp run, for the per-iteration cost at I = 600
-        timing_runs = [make_variant("gp", 600).sample(synthetic_accuracy, PAPER_BOX, SYNTHETIC_H, seed=0)]
-        print(f"synthetic: gp budget-600 timing run found {timing_runs[0].n_positive} positives", file=sys.stderr)
-    seconds_per_iteration_600 = (
-        float(np.mean([r.step_seconds[-50:].mean() for r in timing_runs])) if timing_runs else float("nan")
-    )
+    if "synthetic" in datasets:
+        exact = synthetic_fraction()
+        mc = float(np.mean(synthetic_accuracy(PAPER_BOX.sample_uniform(1_000_000, 12345)) >= SYNTHETIC_H))
+        print(f"synthetic: reliable fraction exact={exact:.4f} monte_carlo(1e6)={mc:.4f}")
+        assert abs(mc - exact) < 5 * math.sqrt(exact * (1 - exact) / 1e6), (mc, exact)
+        grid = PAPER_BOX.grid(4)
+        tables["synthetic"] = run_dataset("synthetic", synthetic_accuracy, PAPER_BOX, SYNTHETIC_H, grid,
+                                          synthetic_accuracy(grid) >= SYNTHETIC_H, 4, names, budget, seeds)
+        summarize(tables["synthetic"], "synthetic")
+        print(f"synthetic: expected positives of uniform sampling = {exact * budget:.1f}")
+        figures(tables["synthetic"], "synthetic", budget, out, f"Synthetic 6-D f, reliable share {exact:.1%}, "
+                f"{len(seeds)} seeds")
 
-    digits_means: dict[str, float] = {}
-    overhead_fraction = float("nan")
-    if args.skip_digits:
-        print("digits: skipped (--skip-digits)")
+    real = {"digits": ["dataset=digits"],
+            "mnist": ["dataset=mnist", "model=lenet5", "dataset.verification_size=2000", f"data_dir={args.data_dir}"]}
+    for label in ("digits", "mnist"):
+        if label not in datasets:
+            continue
+        if label == "mnist" and not (Path(args.data_dir) / "mnist").exists() and not any(Path(args.data_dir).glob("*mnist*")):
+            print(f"mnist: skipped: no MNIST under {args.data_dir}")
+            continue
+        try:
+            bundle, grid, ppd = real_dataset(real[label])
+        except Exception as err:  # noqa: BLE001 - a missing model or data must not hide the other numbers
+            print(f"{label}: skipped: {type(err).__name__}: {err}")
+            continue
+        print(f"{label}: h={bundle.h} clean accuracy={bundle.clean_accuracy:.3f} grid positives="
+              f"{int(grid.labels.sum())}/{len(grid.labels)} (grid {grid.seconds:.0f} s)", file=sys.stderr, flush=True)
+        tables[label] = run_dataset(label, bundle.oracle, bundle.box, bundle.h, grid.levels, grid.labels, ppd, names,
+                                    budget, seeds, real[label][:1])
+        summarize(tables[label], label)
+        figures(tables[label], label, budget, out, f"{label}, {len(seeds)} seeds")
+    print(f"total wall seconds: {time.perf_counter() - started:.0f}; figures and CSVs in {out}")
+
+    def mean(label, name, key):
+        row = tables.get(label, {}).get(name)
+        return float(np.nanmean(row[key])) if row is not None and np.isfinite(row[key]).any() else float("nan")
+
+    for label in tables:
+        for name in names:
+            for key, fmt in (("positives", ".1f"), ("coverage", ".3f"), ("spread", ".4f"), ("f1", ".3f")):
+                key_name = "f1_smote_gp" if key == "f1" else key
+                print(f"{label}_{key_name}_{name}={mean(label, name, key):{fmt}}")
+    for name in names:  # the issue's names: digits values
+        print(f"coverage_{name}={mean('digits', name, 'coverage'):.3f}")
+        print(f"spread_{name}={mean('digits', name, 'spread'):.4f}")
+        print(f"f1_smote_gp_{name}={mean('digits', name, 'f1'):.3f}")
+    for name in names:
+        print(f"positives_{name}={mean('synthetic', name, 'positives'):.1f}")
+    print(f"gp_positive_ratio_vs_random={mean('synthetic', 'gp', 'positives') / max(mean('synthetic', 'random', 'positives'), 1e-9):.2f}")
+    if "digits" in tables:
+        gp_runs = tables["digits"]["gp"]["runs"]
+        fraction = sum(r.sampler_seconds for r in gp_runs) / sum(r.oracle_seconds for r in gp_runs)
     else:
-        digits, reason = digits_part(budget, seeds, names)
-        if digits is None:
-            print(f"digits: skipped: {reason}")
-        else:
-            write_positives_csv(digits, budgets_for(budget), FIGURES / f"sampling_positives_digits_I{budget}.csv")
-            plot_positives_vs_budget(digits, budgets_for(budget), FIGURES / f"sampling_positives_digits_I{budget}.png",
-                                     title=f"digits (small CNN), {len(seeds)} seeds")
-            digits_means = summarize(digits, "digits")
-            gp_runs = digits["gp"]
-            overhead_fraction = float(sum(r.sampler_seconds for r in gp_runs) / sum(r.oracle_seconds for r in gp_runs))
-    print(f"total wall seconds: {time.perf_counter() - started:.0f}")
-
-    for name in VARIANTS:
-        print(f"positives_{name}={synthetic_means.get(name, float('nan')):.1f}")
-    random_mean = synthetic_means.get("random", float("nan"))
-    print(f"gp_positive_ratio_vs_random={synthetic_means['gp'] / max(random_mean, 1e-9):.2f}")
-    for name in VARIANTS:
-        print(f"digits_positives_{name}={digits_means.get(name, float('nan')):.1f}")
-    if digits_means:
-        random_mean = digits_means.get("random", float("nan"))
-        print(f"digits_gp_positive_ratio_vs_random={digits_means['gp'] / max(random_mean, 1e-9):.2f}")
-    else:
-        print("digits_gp_positive_ratio_vs_random=nan")
-    print(f"gp_overhead_fraction={overhead_fraction:.3f}")
-    print(f"gp_seconds_per_iteration_at_600={seconds_per_iteration_600:.3f}")
+        fraction = float("nan")
+    print(f"gp_overhead_fraction={fraction:.3f}")
+    real_sets = [label for label in tables if label != "synthetic"] or list(tables)
+    if not real_sets:
+        return
+    ours = [n for n in names if n not in PAPER_SAMPLERS]
+    beats = {n: all(mean(label, n, "f1") > mean(label, "gp", "f1") for label in real_sets) for n in ours}
+    best = max(names, key=lambda n: np.nanmean([mean(label, n, "f1") for label in real_sets]))
+    print(f"best_f1_sampler={best}")
+    print(f"ours_beats_gp_on_f1={','.join(n for n, b in beats.items() if b) or 'none'} (on {'+'.join(real_sets)})")
 
 
 if __name__ == "__main__":

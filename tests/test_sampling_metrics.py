@@ -23,19 +23,18 @@ def _grid_3x3():
 
 def test_coverage_counts_reliable_cells_within_one_step():
     grid, labels = _grid_3x3()
-    # One positive at unit (0.1, 0.1): within 0.5 (max-norm) of (0,0) (0,.5) (.5,0) (.5,.5) -> 4 of 6.
+    # One positive at unit (0.1, 0.1): within 0.5 (Euclidean) of (0,0) (0,.5) (.5,0), not of (.5,.5)
+    # (0.566 away): 3 of the 6 reliable levels.
     sampled = BOX.from_unit(np.array([[0.1, 0.1], [0.9, 0.9]]))
-    assert coverage(BOX, sampled, [True, False], grid, labels, 3) == pytest.approx(4 / 6)
-    # A second positive at (0.05, 0.95) adds (0, 1) and (.5, 1): all six.
-    sampled = BOX.from_unit(np.array([[0.1, 0.1], [0.05, 0.95]]))
+    assert coverage(BOX, sampled, [True, False], grid, labels, 3) == pytest.approx(3 / 6)
+    # A second positive at (0.3, 0.8) adds (.5,.5) (.36 away), (0, 1) (.36), (.5, 1) (.28): all six.
+    sampled = BOX.from_unit(np.array([[0.1, 0.1], [0.3, 0.8]]))
     assert coverage(BOX, sampled, [True, True], grid, labels, 3) == pytest.approx(1.0)
     # Exactly one step away counts; a hair beyond does not.
-    at_step = BOX.from_unit(np.array([[0.5, 1.0]]))
-    assert coverage(BOX, at_step, [True], grid, labels, 3) == pytest.approx(4 / 6)  # (0,.5)(0,1)(.5,.5)(.5,1)
-    centre = BOX.from_unit(np.array([[0.0, 0.5]]))
-    assert coverage(BOX, centre, [True], grid, labels, 3) == pytest.approx(1.0)
+    centre = BOX.from_unit(np.array([[0.0, 0.5]]))  # (0,0) (0,.5) (0,1) (.5,.5); (.5,0) is .707 away
+    assert coverage(BOX, centre, [True], grid, labels, 3) == pytest.approx(4 / 6)
     beyond = BOX.from_unit(np.array([[0.0, 0.5 + 1e-6]]))
-    assert coverage(BOX, beyond, [True], grid, labels, 3) == pytest.approx(4 / 6)  # y = 0 is now too far
+    assert coverage(BOX, beyond, [True], grid, labels, 3) == pytest.approx(3 / 6)  # (0, 0) is now too far
 
 
 def test_coverage_edge_cases():
