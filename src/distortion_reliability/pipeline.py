@@ -185,12 +185,9 @@ class Grid:
         return int(len(self.labels) - self.labels.sum())
 
 
-def _compute_once(store: ArtifactStore, kind: str, key: str, compute):
-    """Run ``compute`` unless another live job is doing the same work (then wait and reuse its result)."""
-    once = getattr(store, "compute_once", None)
-    if once is None:
-        return compute()
-    return once(kind, key, compute)
+def _compute_once(store: ArtifactStore, kind: str, key: str, compute, load):
+    """``load()`` or ``compute()``; while another live job computes the same artifact, wait and reuse it."""
+    return store.compute_once(kind, key, compute, load)
 
 
 def build_grid(bundle: OracleBundle, points_per_dim: int, store: ArtifactStore) -> Grid:
@@ -205,9 +202,6 @@ def build_grid(bundle: OracleBundle, points_per_dim: int, store: ArtifactStore) 
         return Grid(arrays["levels"], arrays["labels"].astype(bool), float(meta.get("seconds", 0.0)))
 
     def compute():
-        hit = load()
-        if hit is not None:
-            return hit
         levels = bundle.box.grid(points_per_dim)
         start = time.perf_counter()
         labels = bundle.oracle.label(levels, bundle.h)
@@ -216,7 +210,7 @@ def build_grid(bundle: OracleBundle, points_per_dim: int, store: ArtifactStore) 
                          levels=levels, labels=labels)
         return Grid(levels, labels, seconds)
 
-    return load() or _compute_once(store, "grid", key, compute)
+    return _compute_once(store, "grid", key, compute, load)
 
 
 def _sampler_spec(sampler_cfg: DictConfig) -> dict:
@@ -278,10 +272,12 @@ def build_training_set(bundle: OracleBundle, sampler, sampler_cfg: DictConfig, s
         store.put_arrays("training_set", key, meta=meta, levels=result.levels, values=result.values,
                          labels=result.labels)
 
+    def load_enough():
+        stored = load()
+        return _prefix(stored, budget) if stored is not None and len(stored.levels) >= budget else None
+
     def compute():
         stored = load()
-        if stored is not None and len(stored.levels) >= budget:
-            return _prefix(stored, budget)
         if stored is not None:
             log.info("sampler: continuing a stored run of %s levels to %s", format_count(len(stored.levels)),
                      format_count(budget))
@@ -301,10 +297,7 @@ def build_training_set(bundle: OracleBundle, sampler, sampler_cfg: DictConfig, s
             save(result, complete=True)
         return result
 
-    stored = load()
-    if stored is not None and len(stored.levels) >= budget:
-        return _prefix(stored, budget)
-    return _compute_once(store, "training_set", f"{key}-{budget}", compute)
+    return _compute_once(store, "training_set", key, compute, load_enough)
 
 
 # --------------------------------------------------------------------------- stage 3: rebalance, fit, score
