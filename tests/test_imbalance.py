@@ -206,8 +206,9 @@ def test_smote_gp_stats_report_its_proposals_and_filter():
     assert stats["n_synthetic_kept"] == kept.sum() == stats["synthetic_mask"].sum()
     assert 0 < kept.sum() < 80  # the filter keeps some, not all, at this v
     assert np.all(variance[kept] <= 0.02) and np.all(variance[~kept] > 0.02)
-    if stats["proposals_X_unit"] is not None:  # SMOTE-GP records the proposals themselves
-        np.testing.assert_allclose(stats["proposals_X_unit"][kept], stats["rebalanced_X_unit"][stats["synthetic_mask"]])
+    assert stats["proposals_X_unit"].shape == (80, 3)
+    np.testing.assert_allclose(stats["proposals_X_unit"][kept], stats["rebalanced_X_unit"][stats["synthetic_mask"]])
+    assert np.all((variance >= 0) & (variance <= 1))  # u is the posterior over the prior variance
 
 
 def test_smote_enn_proposes_more_than_it_keeps():

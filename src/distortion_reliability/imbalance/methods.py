@@ -36,8 +36,9 @@ After ``fit_predictors`` the method's ``stats_`` dict describes what it did:
 ``rebalanced_X_unit``, ``rebalanced_y``, ``synthetic_mask``
     R* and which of its rows are synthetic (``None`` for none/reweight/ensembles).
 ``proposals_X_unit``, ``proposals_kept``, ``proposals_variance``
-    For a sampler that filters proposals (SMOTE-GP): every proposal, whether it was kept, its GP
-    posterior variance; ``None`` otherwise.
+    For a sampler that filters proposals (SMOTE-GP: its ``proposals_``, ``accepted_``,
+    ``variances_``): every proposal, whether it was kept, its uncertainty u (GP posterior variance
+    over prior variance); ``None`` otherwise.
 """
 
 from __future__ import annotations
@@ -427,33 +428,23 @@ class Resampling(ImbalanceMethod):
 
 def _n_proposed(sampler: Any, n_kept: int) -> int:
     """Synthetic levels the fitted sampler generated before any filter or cleaning."""
-    for attr in ("n_proposed_", "n_generated_"):  # SMOTE-GP
-        if isinstance(getattr(sampler, attr, None), (int, np.integer)):
-            return int(getattr(sampler, attr))
+    if isinstance(getattr(sampler, "n_generated_", None), (int, np.integer)):  # SMOTE-GP
+        return int(sampler.n_generated_)
     inner = getattr(sampler, "smote_", None)  # SMOTEENN / SMOTETomek: SMOTE's output before cleaning
     if isinstance(getattr(inner, "sampling_strategy_", None), dict):
         return int(sum(inner.sampling_strategy_.values()))
     return n_kept
 
 
-def _first_attr(obj: Any, names: tuple[str, ...]) -> Any:
-    for name in names:
-        value = getattr(obj, name, None)
-        if value is not None:
-            return value
-    return None
-
-
 def _proposals(sampler: Any) -> dict[str, Any]:
-    """SMOTE-GP's proposals (levels, kept flag, posterior variance); all ``None`` for other samplers."""
-    X = _first_attr(sampler, ("proposals_X_", "proposals_"))
-    kept = _first_attr(sampler, ("proposals_kept_", "accepted_"))
-    variance = _first_attr(sampler, ("proposals_variance_", "variances_"))
-    if X is None and kept is None and variance is None:
+    """A filtering sampler's proposals: SMOTE-GP's ``proposals_`` (levels), ``accepted_`` (kept or not)
+    and ``variances_`` (u, the GP's posterior over prior variance); nothing for other samplers."""
+    if getattr(sampler, "proposals_", None) is None or getattr(sampler, "accepted_", None) is None:
         return {}
+    variance = getattr(sampler, "variances_", None)
     return {
-        "proposals_X_unit": None if X is None else np.asarray(X, dtype=float),
-        "proposals_kept": None if kept is None else np.asarray(kept, dtype=bool),
+        "proposals_X_unit": np.asarray(sampler.proposals_, dtype=float),
+        "proposals_kept": np.asarray(sampler.accepted_, dtype=bool),
         "proposals_variance": None if variance is None else np.asarray(variance, dtype=float),
     }
 
