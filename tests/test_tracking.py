@@ -28,6 +28,7 @@ def fake_pipeline(cfg, output_dir):
     """Stands in for pipeline.run: a real JobResult with a fitted tree, no oracle.
 
     DR_FAKE_CALLS: file that gets one line per call; DR_FAKE_FAIL_SEEDS: seeds that raise;
+    DR_FAKE_CRASH_SEEDS: seeds whose process dies;
     DR_FAKE_WAIT: file whose absence makes the first call sleep (pid written to DR_FAKE_PID).
     """
     import numpy as np
@@ -39,6 +40,8 @@ def fake_pipeline(cfg, output_dir):
     seed = int(cfg.seed)
     if str(seed) in os.environ.get("DR_FAKE_FAIL_SEEDS", "").split(","):
         raise RuntimeError(f"forced failure for seed {seed}")
+    if str(seed) in os.environ.get("DR_FAKE_CRASH_SEEDS", "").split(","):
+        os._exit(9)  # the process dies (OOM killer, segfault): no exception reaches Hydra
     calls = os.environ.get("DR_FAKE_CALLS")
     if calls:
         with open(calls, "a") as handle:
@@ -293,14 +296,17 @@ def test_unusable_store_is_one_clear_error(tmp_path):
     from distortion_reliability.tracking import TrackingError
     from distortion_reliability.tracking.store import check_reachable, open_client
 
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    with pytest.raises(TrackingError, match="cannot create"):
+        open_client(f"sqlite:///{blocker / 'mlflow.db'}")
     locked = tmp_path / "ro"
     locked.mkdir()
     locked.chmod(0o500)
     try:
-        if os.access(locked, os.W_OK):  # root ignores permissions
-            pytest.skip("running as root: a read-only folder is still writable")
-        with pytest.raises(TrackingError, match="not writable"):
-            open_client(f"sqlite:///{locked / 'mlflow.db'}")
+        if not os.access(locked, os.W_OK):  # (root ignores permissions)
+            with pytest.raises(TrackingError, match="not writable"):
+                open_client(f"sqlite:///{locked / 'mlflow.db'}")
     finally:
         locked.chmod(0o700)
     start = time.perf_counter()
@@ -428,3 +434,17 @@ def test_submitit_preempted_job_is_requeued_and_resumes_its_run(work, conf):
     assert run.info.status == "FINISHED" and run.data.tags.get("attempt") == "2"
     assert "interrupted" in run.data.tags
     del first
+
+
+@pytest.mark.slow
+def test_sweep_whose_worker_dies_still_ends_its_runs(work, conf):
+    """A job process killed outright (OOM killer) aborts joblib's sweep: no run is left RUNNING."""
+    out = run_py(work, conf, "-m", "seed=0,1", "hydra/launcher=joblib", "hydra.sweep.dir=multirun/crash",
+                 env=env_for(work, DR_FAKE_CRASH_SEEDS="1"))
+    assert out.returncode != 0
+    assert "sweep: stopped before all its jobs ran" in out.stdout
+    assert "failed #1: seed=1" in out.stdout
+    runs = runs_of(work)
+    assert runs and all(r.info.status != "RUNNING" for r in runs)
+    crashed = [r for r in runs if r.data.tags.get("seed") == "1"][0]
+    assert crashed.info.status == "KILLED"

@@ -202,8 +202,8 @@ class Tracker:
     def prepare_sweep(self, cfg: DictConfig, sweep_dir: Path) -> None:
         """Before any job of a multirun starts (main process)."""
 
-    def finish_sweep(self, cfg: DictConfig, sweep_dir: Path, summary: SweepSummary) -> None:
-        """After every job of a multirun returned (main process)."""
+    def finish_sweep(self, cfg: DictConfig, sweep_dir: Path, summary: SweepSummary, aborted: bool = False) -> None:
+        """After every job of a multirun returned (main process); ``aborted``: the sweep itself died."""
 
 
 NullTracker = Tracker

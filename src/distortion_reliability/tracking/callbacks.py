@@ -11,6 +11,7 @@ on_multirun_end: reads the jobs' status files, ends the parent run(s), prints
 
 from __future__ import annotations
 
+import atexit
 import logging
 import sys
 from pathlib import Path
@@ -36,18 +37,32 @@ class SweepCallback(Callback):
         except DistortionReliabilityError as err:
             print(f"error: {err}", file=sys.stderr)
             sys.exit(2)
+        # A sweep that dies (Ctrl-C, a launcher error, a worker killed by the OOM killer) never reaches
+        # on_multirun_end: still print what ran and close its parent run(s) as KILLED.
+        self._ended = False
+        atexit.register(self._at_exit, config)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        self._ended = True
+        summary = self._finish(config, aborted=False)
+        if summary.n_failed:
+            sys.exit(self.fail_exit_code)
+
+    def _at_exit(self, config: DictConfig) -> None:
+        if not getattr(self, "_ended", True):
+            print("sweep: stopped before all its jobs ran", flush=True)
+            self._finish(config, aborted=True)
+
+    def _finish(self, config: DictConfig, aborted: bool):
         from . import make_tracker
         from .sweep import SweepState, SweepSummary
 
         sweep_dir = Path(str(config.hydra.sweep.dir))
         summary = SweepSummary.from_jobs(SweepState(sweep_dir).jobs())
         try:
-            make_tracker(config).finish_sweep(config, sweep_dir, summary)
+            make_tracker(config).finish_sweep(config, sweep_dir, summary, aborted=aborted)
         except Exception as err:  # the summary matters more than closing the parent run
             log.warning("could not end the sweep's parent run: %s", err)
         for line in summary.lines():
             print(line, flush=True)
-        if summary.n_failed:
-            sys.exit(self.fail_exit_code)
+        return summary

@@ -100,13 +100,18 @@ class MlflowTracker(Tracker):
         SweepState(sweep_dir).parent_for(
             name, lambda: self.create_parent(client, experiment_id, cfg, sweep_dir, overrides))
 
-    def finish_sweep(self, cfg: DictConfig, sweep_dir: Path, summary: SweepSummary) -> None:
+    def finish_sweep(self, cfg: DictConfig, sweep_dir: Path, summary: SweepSummary, aborted: bool = False) -> None:
         state = SweepState(sweep_dir)
         parents = state.parents()
         if not parents:
             return
         client = self.client()
         jobs = state.jobs()
+        for job in jobs:  # a job whose process died (OOM killer, segfault, the sweep killed) left its run RUNNING
+            if job.get("status") == RUNNING and job.get("run_id"):
+                if client.get_run(job["run_id"]).info.status == "RUNNING":
+                    client.set_tag(job["run_id"], "interrupted", "the job's process ended without a result")
+                    client.set_terminated(job["run_id"], "KILLED")
         for name, run_id in parents.items():
             part = SweepSummary.from_jobs([j for j in jobs if j.get("experiment") == name])
             metrics = {"n_finished": part.finished, "n_failed": part.n_failed, "n_skipped": part.skipped,
@@ -115,7 +120,9 @@ class MlflowTracker(Tracker):
             multirun_yaml = Path(sweep_dir) / "multirun.yaml"
             if multirun_yaml.is_file():
                 client.log_artifact(run_id, str(multirun_yaml))
-            client.set_terminated(run_id, "FAILED" if part.n_failed else "FINISHED")
+            if client.get_run(run_id).info.status != "RUNNING":
+                continue
+            client.set_terminated(run_id, "KILLED" if aborted else "FAILED" if part.n_failed else "FINISHED")
 
 
 def _sweeps_experiment(cfg: DictConfig) -> bool:
@@ -227,7 +234,9 @@ class MlflowJob(Job):
                 "experiment_id": getattr(self, "experiment_id", None), "config_hash": getattr(self, "identity", None)}
 
     def _log_result(self, result: JobResult, files: list[Path]) -> None:
-        tags = {**result.string_summary(), **{k: str(v) for k, v in result.tags.items()}}
+        # the pipeline's resolved names (e.g. model=lenet5 for model=auto); study and sweep are the tracker's
+        tags = {**result.string_summary(),
+                **{k: str(v) for k, v in result.tags.items() if k not in ("study", "sweep") and v is not None}}
         if result.skipped:
             tags["skipped"] = result.skipped
         metrics = result.metrics()

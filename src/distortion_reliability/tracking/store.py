@@ -74,7 +74,7 @@ def default_artifact_location(uri: str, experiment: str, root: str | Path | None
     db = sqlite_path(uri)
     if db is None:
         return None
-    base = project_root(root) if root else db.parent
+    base = project_root(root) if root else db.expanduser().resolve().parent
     return (base / ARTIFACTS_NAME / _folder_name(experiment)).as_uri()
 
 
