@@ -154,7 +154,8 @@ Fetch = Callable[[Mapping, str], "Path | None"]
 
 
 def figure10_runs(df: pd.DataFrame, methods: Sequence[str] = TABLE4_METHODS) -> pd.DataFrame:
-    """The runs Figure 10 draws: one per SMOTE-family method, same sampler and seed (most methods; 'random' on ties)."""
+    """The runs Figure 10 draws: one per SMOTE-family method, same sampler and seed (the (sampler, seed) with
+    most methods, then most real positives in R, then the lowest seed)."""
     ok = usable(df) if len(df) else df
     if ok.empty:
         return ok
@@ -164,10 +165,14 @@ def figure10_runs(df: pd.DataFrame, methods: Sequence[str] = TABLE4_METHODS) -> 
         return ok
     keys = pd.DataFrame({"sampler": factor_series(ok, "sampler"), "seed": factor_series(ok, "seed"),
                          "method": factor_series(ok, "imbalance")}, index=ok.index)
-    count = keys.groupby(["sampler", "seed"])["method"].nunique().reset_index()
-    count["pref"] = (count["sampler"] == "random").astype(int)
+    keys["positives"] = pd.to_numeric(ok.get("metrics.n_positive_sampled"), errors="coerce") if (
+        "metrics.n_positive_sampled" in ok) else 0.0
+    count = keys.groupby(["sampler", "seed"]).agg(method=("method", "nunique"), positives=("positives", "max"))
+    count = count.reset_index()
     count["seed_num"] = pd.to_numeric(count["seed"], errors="coerce").fillna(1e9)
-    best = count.sort_values(["method", "pref", "seed_num"], ascending=[False, False, True]).iloc[0]
+    count["positives"] = count["positives"].fillna(0)
+    # most methods to compare, then the training set with most real positives (the richest picture)
+    best = count.sort_values(["method", "positives", "seed_num"], ascending=[False, False, True]).iloc[0]
     sel = (keys["sampler"] == best["sampler"]) & (keys["seed"] == best["seed"])
     chosen = ok[sel.to_numpy()].copy()
     chosen["_method"] = keys.loc[sel, "method"].to_numpy()

@@ -424,7 +424,8 @@ def _draw_map(spec, h, slices, train, props, has_fit, path, title):
                 ax.contour(xs, ys, pv.astype(float), levels=[0.5], colors="magenta", linewidths=1.2, linestyles="--")
             if train is not None:
                 lv, lab = train
-                ax.scatter(lv[lab == 0, i], lv[lab == 0, j], s=3, c=POINT_COLORS["negative"], alpha=0.5, lw=0)
+                ax.scatter(lv[lab == 0, i], lv[lab == 0, j], s=6, c=POINT_COLORS["negative"], alpha=0.7,
+                           edgecolors="white", linewidths=0.25)
                 ax.scatter(lv[lab == 1, i], lv[lab == 1, j], s=9, c=POINT_COLORS["positive"], edgecolors="k",
                            linewidths=0.3)
             if props is not None:
