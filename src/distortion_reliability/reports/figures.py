@@ -153,32 +153,34 @@ def _span(n: pd.Series) -> str:
 Fetch = Callable[[Mapping, str], "Path | None"]
 
 
-def figure10_runs(df: pd.DataFrame, methods: Sequence[str] = TABLE4_METHODS) -> pd.DataFrame:
-    """The runs Figure 10 draws: one per SMOTE-family method, same sampler and seed (the (sampler, seed) with
-    most methods, then most real positives in R, then the lowest seed)."""
+def figure10_candidates(df: pd.DataFrame, methods: Sequence[str] = TABLE4_METHODS) -> list[pd.DataFrame]:
+    """Runs Figure 10 could draw, one frame per (sampler, seed) in order of preference: most SMOTE-family
+    methods, then most real positives in R, then the lowest seed. Each frame holds one run per method."""
     ok = usable(df) if len(df) else df
     if ok.empty:
-        return ok
+        return []
     m = factor_series(ok, "imbalance")
     ok = ok[m.isin(methods).to_numpy()]
     if ok.empty:
-        return ok
+        return []
     keys = pd.DataFrame({"sampler": factor_series(ok, "sampler"), "seed": factor_series(ok, "seed"),
                          "method": factor_series(ok, "imbalance")}, index=ok.index)
-    keys["positives"] = pd.to_numeric(ok.get("metrics.n_positive_sampled"), errors="coerce") if (
-        "metrics.n_positive_sampled" in ok) else 0.0
+    keys["positives"] = (pd.to_numeric(ok["metrics.n_positive_sampled"], errors="coerce")
+                         if "metrics.n_positive_sampled" in ok else 0.0)
     count = keys.groupby(["sampler", "seed"]).agg(method=("method", "nunique"), positives=("positives", "max"))
     count = count.reset_index()
     count["seed_num"] = pd.to_numeric(count["seed"], errors="coerce").fillna(1e9)
     count["positives"] = count["positives"].fillna(0)
-    # most methods to compare, then the training set with most real positives (the richest picture)
-    best = count.sort_values(["method", "positives", "seed_num"], ascending=[False, False, True]).iloc[0]
-    sel = (keys["sampler"] == best["sampler"]) & (keys["seed"] == best["seed"])
-    chosen = ok[sel.to_numpy()].copy()
-    chosen["_method"] = keys.loc[sel, "method"].to_numpy()
+    count = count.sort_values(["method", "positives", "seed_num"], ascending=[False, False, True])
     order = {mm: i for i, mm in enumerate(methods)}
-    chosen = chosen.drop_duplicates("_method", keep="last").sort_values("_method", key=lambda s: s.map(order))
-    return chosen
+    out = []
+    for _, best in count.iterrows():
+        sel = (keys["sampler"] == best["sampler"]) & (keys["seed"] == best["seed"])
+        chosen = ok[sel.to_numpy()].copy()
+        chosen["_method"] = keys.loc[sel, "method"].to_numpy()
+        chosen = chosen.drop_duplicates("_method", keep="last").sort_values("_method", key=lambda s: s.map(order))
+        out.append(chosen)
+    return out
 
 
 def _read(fetch: Fetch, row: Mapping, name: str) -> pd.DataFrame | None:
@@ -196,9 +198,18 @@ def figure10(df: pd.DataFrame, fetch: Fetch, out_dir: str | Path, dataset: str =
     ``fetch(run_row, artifact_name) -> local path or None`` supplies ``training_set.csv``,
     ``rebalanced.csv``, ``smote_gp_proposals.csv`` and ``space.json``.
     """
-    runs = figure10_runs(df)
-    if runs.empty:
-        log.debug("Figure 10 skipped: no finished SMOTE-family run")
+    panels: list[tuple[str, pd.DataFrame, pd.DataFrame | None]] = []
+    for runs in figure10_candidates(df):  # the preferred (sampler, seed) whose runs kept their artifacts
+        for _, r in runs.iterrows():
+            reb = _read(fetch, r, "rebalanced.csv")
+            if reb is None:
+                continue
+            props = _read(fetch, r, "smote_gp_proposals.csv") if r["_method"] == "smote_gp" else None
+            panels.append((str(r["_method"]), reb, props))
+        if panels:
+            break
+    if not panels:
+        log.debug("Figure 10 skipped: no finished SMOTE-family run with a rebalanced.csv artifact")
         return []
     first = runs.iloc[0]
     training = _read(fetch, first, "training_set.csv")
@@ -206,16 +217,6 @@ def figure10(df: pd.DataFrame, fetch: Fetch, out_dir: str | Path, dataset: str =
     sp = fetch(first, "space.json")
     if sp is not None and Path(sp).is_file():
         space = json.loads(Path(sp).read_text())
-    panels: list[tuple[str, pd.DataFrame, pd.DataFrame | None]] = []
-    for _, r in runs.iterrows():
-        reb = _read(fetch, r, "rebalanced.csv")
-        if reb is None:
-            continue
-        props = _read(fetch, r, "smote_gp_proposals.csv") if r["_method"] == "smote_gp" else None
-        panels.append((str(r["_method"]), reb, props))
-    if not panels:
-        log.debug("Figure 10 skipped: the runs have no rebalanced.csv artifact")
-        return []
     names = list(space["names"]) if space else [c for c in panels[0][1].columns if c not in ("label", "origin")]
     if training is None:  # the real points of any rebalanced set without cleaning (first panel)
         reb = panels[0][1]
