@@ -193,3 +193,36 @@ def test_bad_inputs():
         FitOptions(lengthscale_bounds=(1.0, 0.5))
     with pytest.raises(ConfigError, match="device"):
         GP(np.zeros((3, 1)), np.zeros(3), GPParams("rbf", (1.0,), 1e-4), device="cuda:0" if not torch.cuda.is_available() else "nope")
+
+
+def _log_posterior(X, y, p: GPParams) -> float:
+    """The MAP objective in numpy: log marginal likelihood of standardised y plus BoTorch's priors."""
+    from distortion_reliability.gp import NOISE_PRIOR, lengthscale_prior
+
+    z = (y - y.mean()) / y.std(ddof=1)
+    ls = np.asarray(p.lengthscale)
+    r2 = np.sum(((X[:, None] - X[None]) / ls) ** 2, axis=-1)
+    K = p.outputscale * np.exp(-0.5 * r2) + p.noise * np.eye(len(X))
+    L = np.linalg.cholesky(K)
+    alpha = np.linalg.solve(K, z - p.mean)
+    mll = -0.5 * (z - p.mean) @ alpha - np.log(np.diag(L)).sum() - 0.5 * len(X) * math.log(2 * math.pi)
+
+    def lognormal(x, loc, scale):
+        return np.sum(-np.log(x) - math.log(scale * math.sqrt(2 * math.pi)) - (np.log(x) - loc) ** 2 / (2 * scale**2))
+
+    return mll + lognormal(ls, *lengthscale_prior(X.shape[1])) + lognormal(np.array([p.noise]), *NOISE_PRIOR)
+
+
+def test_a_refit_from_the_priors_modes_rescues_a_warm_start_stuck_in_a_poor_basin():
+    rng = np.random.default_rng(7)
+    X = rng.random((60, 3))
+    # Noise free; x2 matters a little. A chain that once called x2 irrelevant (length scale 30) and
+    # its effect noise stays there: shortening l2 only pays once the noise has shrunk, and vice versa.
+    y = np.exp(-np.sum((X[:, :2] - 0.5) ** 2, axis=1) / 0.1) + 0.05 * np.sin(6 * X[:, 2])
+    stuck = GPParams("rbf", (0.4, 0.4, 30.0), 0.02, 0.0)
+    warm = fit_params(X, y, "rbf", init=stuck)
+    fresh = fit_params(X, y, "rbf")
+    both = fit_params(X, y, "rbf", init=stuck, also_from_prior=True)
+    scores = {name: _log_posterior(X, y, p) for name, p in (("warm", warm), ("fresh", fresh), ("both", both))}
+    assert scores["fresh"] > scores["warm"] + 1.0, scores  # the chain alone stays stuck
+    assert both == fresh and scores["both"] == max(scores.values())

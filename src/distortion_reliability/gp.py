@@ -352,34 +352,40 @@ def default_params(d: int, kernel: str = "rbf", options: FitOptions = FitOptions
 
 def fit_params(
     X, y, kernel: str = "rbf", init: GPParams | None = None, options: FitOptions = FitOptions(),
-    device: str | torch.device | None = None,
+    device: str | torch.device | None = None, also_from_prior: bool = False,
 ) -> GPParams:
     """Hyperparameters by MAP (or ML) on ``(X, y)``, starting from ``init`` (a warm start) or the priors' modes.
 
-    Deterministic: L-BFGS-B from a fixed start, single-threaded on the CPU.
+    ``also_from_prior``: with a warm start, also start from the priors' modes and keep the better
+    optimum (a warm-started chain can stay in a poor basin, e.g. a dimension's length scale stuck
+    at 20 with inflated noise). Deterministic: L-BFGS-B from fixed starts, one CPU thread.
     """
     X_t = torch.as_tensor(np.asarray(X, dtype=float), dtype=DTYPE, device=resolve_device(device))
     n, d = X_t.shape
     if kernel not in KERNELS:
         raise ConfigError("kernel", kernel, f"must be one of {', '.join(KERNELS)}")
-    start = init if init is not None and init.kernel == kernel and len(init.lengthscale) == d else default_params(d, kernel, options)
+    warm = init is not None and init.kernel == kernel and len(init.lengthscale) == d
+    starts = [init] if warm else []
+    if not warm or also_from_prior:
+        starts.append(default_params(d, kernel, options))
     with single_threaded():
         z, _, _ = _standardise(torch.as_tensor(np.asarray(y, dtype=float).reshape(-1), dtype=DTYPE, device=X_t.device))
         fit_noise = options.noise is None
         ls_lo, ls_hi = (math.log(b) for b in options.lengthscale_bounds)
         nz_lo, nz_hi = (math.log(b) for b in options.noise_bounds)
-        theta0 = [float(np.clip(math.log(v), ls_lo, ls_hi)) for v in start.lengthscale]
-        bounds = [(ls_lo, ls_hi)] * d
-        if fit_noise:
-            theta0.append(float(np.clip(math.log(start.noise), nz_lo, nz_hi)))
-            bounds.append((nz_lo, nz_hi))
         fit_amp = options.outputscale_bounds is not None
-        if fit_amp:
-            a_lo, a_hi = (math.log(b) for b in options.outputscale_bounds)
-            theta0.append(float(np.clip(math.log(start.outputscale), a_lo, a_hi)))
-            bounds.append((a_lo, a_hi))
-        theta0.append(start.mean)
+        a_lo, a_hi = (math.log(b) for b in options.outputscale_bounds) if fit_amp else (0.0, 0.0)
+        bounds = [(ls_lo, ls_hi)] * d + ([(nz_lo, nz_hi)] if fit_noise else []) + ([(a_lo, a_hi)] if fit_amp else [])
         bounds.append((None, None))
+
+        def theta_of(start: GPParams) -> np.ndarray:
+            theta = [float(np.clip(math.log(v), ls_lo, ls_hi)) for v in start.lengthscale]
+            if fit_noise:
+                theta.append(float(np.clip(math.log(start.noise), nz_lo, nz_hi)))
+            if fit_amp:
+                theta.append(float(np.clip(math.log(start.outputscale), a_lo, a_hi)))
+            return np.asarray([*theta, start.mean])
+
         loc, scale = lengthscale_prior(d)
         eye = torch.eye(n, dtype=DTYPE, device=X_t.device)
         # Pairwise differences do not depend on the hyperparameters: computed once.
@@ -410,9 +416,9 @@ def fit_params(
             loss.backward()
             return float(loss.detach()), t.grad.detach().cpu().numpy()
 
-        result = minimize(loss_and_grad, np.asarray(theta0), jac=True, method="L-BFGS-B", bounds=bounds,
-                          options={"maxiter": int(options.maxiter)})
-        theta = result.x
+        results = [minimize(loss_and_grad, theta_of(start), jac=True, method="L-BFGS-B", bounds=bounds,
+                            options={"maxiter": int(options.maxiter)}) for start in starts]
+        theta = min(results, key=lambda r: r.fun if np.isfinite(r.fun) else np.inf).x  # ties: the warm start
     noise = math.exp(theta[d]) if fit_noise else float(options.noise)
     amp = math.exp(theta[-2]) if fit_amp else 1.0
     return GPParams(kernel, tuple(math.exp(v) for v in theta[:d]), noise, float(theta[-1]), amp)

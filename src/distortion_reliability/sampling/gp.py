@@ -100,6 +100,9 @@ class GPSampler(Sampler):
         L-BFGS-B's relative-improvement stop (scipy's default 2.2e-9 was the old setting).
     warm_start : bool, default True
         Add the previous optimum (the last sampled level) to the optimiser's candidate starts.
+    fit_from_prior : bool, default True
+        Each refit starts from the previous hyperparameters *and* from the priors' modes and keeps
+        the better MAP; False: the warm start only (the old chain, which can stay in a poor basin).
     device : str, default "cpu"
         Where the GP runs: ``cpu``, ``cuda[:i]`` or ``auto`` (cuda when available).
     progress : bool, default True
@@ -131,6 +134,7 @@ class GPSampler(Sampler):
         optimizer_maxiter: int = 100,
         optimizer_ftol: float = FTOL,
         warm_start: bool = True,
+        fit_from_prior: bool = True,
         device: str = "cpu",
         progress: bool = True,
         label: str | None = None,
@@ -165,6 +169,7 @@ class GPSampler(Sampler):
             raise ConfigError("optimizer_ftol", optimizer_ftol, "must be a number > 0")
         self.optimizer_ftol = float(optimizer_ftol)
         self.warm_start = bool(warm_start)
+        self.fit_from_prior = bool(fit_from_prior)
         resolve_device(device)  # validates
         self.device = str(device)
 
@@ -257,7 +262,8 @@ class GPSampler(Sampler):
             if not self._is_refit(s):
                 continue
             if s not in self._refits:
-                self._refits[s] = fit_params(unit[:s], values[:s], self.kernel, previous, self._fit_options(), self.device)
+                self._refits[s] = fit_params(unit[:s], values[:s], self.kernel, previous, self._fit_options(),
+                                             self.device, also_from_prior=self.fit_from_prior)
             previous = self._refits[s]
         return previous
 
