@@ -140,7 +140,7 @@ def test_validate_returns_typed_settings():
     assert settings.threads == 2 and settings.h == 0.3 and settings.oracle.precision == "bf16"
 
 
-@pytest.mark.parametrize("override", ["imbalance.k_neighbors=0", "sampler.budget=-5", "+predictors.dt.max_depth=-3",
+@pytest.mark.parametrize("override", ["imbalance.sampler.k_neighbors=0", "sampler.budget=-5", "+predictors.dt.max_depth=-3",
                                       "+sampler.bogus=1", "+imbalance.bogus=1"])
 def test_bad_group_settings_fail_when_built(override, tmp_path):
     with pytest.raises(ConfigError):

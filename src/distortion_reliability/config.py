@@ -208,10 +208,16 @@ def validate(cfg: DictConfig) -> RootSchema:
         Naming the first bad field, its value and why (e.g. ``grid.points_per_dim: 2.5: must be of
         type int``; ``oracle.bogus: 1: is not a known setting``).
     """
-    try:
-        raw = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
-    except OmegaConfBaseException as err:
-        raise _explain(err) from None
+    raw = {}
+    for key in cfg:
+        if key == "hydra":  # Hydra's own node (present when composed with return_hydra_config)
+            continue
+        try:
+            node = cfg[key]
+            raw[key] = OmegaConf.to_container(node, resolve=True, throw_on_missing=True) \
+                if OmegaConf.is_config(node) else node
+        except OmegaConfBaseException as err:
+            raise _explain(err) from None
     roots = {k: v for k, v in raw.items() if k not in _NOT_ROOT_SCALARS}
     for key in roots:
         if key not in _ROOT_FIELDS:
