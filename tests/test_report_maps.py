@@ -135,3 +135,19 @@ def test_space_spec_from_distortion_space_like():
     spec = SpaceSpec.from_any(DS())
     assert spec.names == tuple(NAMES) and spec.identity[0] == 1.0
     assert SpaceSpec.from_any(SPACE).to_json() == {**SPACE, "lower": LOWER, "upper": UPPER}
+
+
+def test_inputs_from_pipeline_objects():
+    """``method.stats_`` (unit-cube proposals), a SampleResult-like and a method without proposals."""
+    from types import SimpleNamespace
+
+    from distortion_reliability.reports.maps import _points
+
+    spec = SpaceSpec.from_any(SPACE)
+    unit = np.array([[0.5, 0.0, 0.5, 0.5, 0.5, 0.0], [0.0, 1.0, 0.0, 1.0, 1.0, 1.0]])
+    lv, kept = _points({"proposals_X_unit": unit, "proposals_kept": np.array([True, False])}, spec, "kept")
+    np.testing.assert_allclose(lv, [[1.0, 0.0, 0.0, 0.0, 1.0, 0.0], [0.7, 90.0, -0.2, 0.2, 1.3, 1.0]])
+    assert kept.tolist() == [1, 0]
+    assert _points({"proposals_X_unit": None, "rebalance_seconds": 0.1}, spec, "kept") is None
+    sample = SimpleNamespace(levels=lv, labels=np.array([True, False]), values=np.array([0.9, 0.1]))
+    assert _points(sample, spec, "label")[1].tolist() == [1, 0]
