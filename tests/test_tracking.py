@@ -96,7 +96,7 @@ def template_db(tmp_path_factory) -> Path:
     from distortion_reliability.tracking.store import open_client
 
     path = tmp_path_factory.mktemp("template") / "mlflow.db"
-    open_client(f"sqlite:///{path}")
+    open_client(f"sqlite:///{path}", artifact_root=(path.parent / "mlartifacts").as_uri())
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return path
@@ -127,7 +127,7 @@ def client_for(work: Path):
     return MlflowClient(f"sqlite:///{work / 'mlflow.db'}")
 
 
-def runs_of(work: Path, experiment: str = "default"):
+def runs_of(work: Path, experiment: str = "Default"):
     client = client_for(work)
     exp = client.get_experiment_by_name(experiment)
     assert exp is not None, f"no experiment {experiment}"
@@ -195,7 +195,7 @@ def test_summary_line_prints_counts_as_integers():
 def test_experiment_names_and_tags():
     from distortion_reliability.tracking import JobInfo, experiment_name, job_tags
 
-    assert experiment_name(small_cfg()) == "default"
+    assert experiment_name(small_cfg()) == "Default"  # MLflow's own: mlflow.search_runs() finds it
     assert experiment_name(small_cfg(study="table3")) == "table3-digits"
     info = JobInfo(output_dir=Path("."), multirun=True, sweep_dir=Path("multirun/x"), num=0,
                    choices={"sampler": "gp_sqrt", "imbalance": "smote_gp", "model": "auto", "dataset": "digits"})
@@ -315,6 +315,22 @@ def test_unusable_store_is_one_clear_error(tmp_path):
     assert time.perf_counter() - start < 5
 
 
+@pytest.mark.slow
+def test_single_run_is_found_by_mlflow_search_runs_at_the_default_uri(tmp_path, conf):
+    """``python run.py`` in a folder: a fresh store there, the run in MLflow's Default experiment."""
+    out = run_py(tmp_path, conf)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.strip().splitlines()
+    assert lines[-1].startswith("summary: f1_mean=0.5 ") and "look: make ui" in lines
+    probe = ("import mlflow; df = mlflow.search_runs(); "
+             "print(len(df), float(df['metrics.f1_mean'].iloc[0]), df['artifact_uri'].iloc[0])")
+    found = subprocess.run([PY, "-c", probe], cwd=tmp_path, env=env_for(tmp_path), capture_output=True, text=True)
+    n, f1, artifact_uri = found.stdout.split()
+    assert (n, f1) == ("1", "0.5"), found.stderr[-2000:]
+    assert artifact_uri.startswith((tmp_path / "mlartifacts").as_uri())
+    assert (tmp_path / "mlflow.db").is_file() and not (tmp_path / "mlruns").exists()
+
+
 def test_unreachable_server_single_run_exits_2_before_work(tmp_path, conf):
     out = run_py(tmp_path, conf, env=env_for(tmp_path, MLFLOW_TRACKING_URI="http://127.0.0.1:9"))
     assert out.returncode == 2, out.stderr[-2000:]
@@ -335,6 +351,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 def test_store_created_once_when_four_jobs_start_together(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     env = env_for(tmp_path)
@@ -348,7 +365,7 @@ def test_store_created_once_when_four_jobs_start_together(tmp_path):
 
 
 # --------------------------------------------------------------------------- multiruns (subprocess)
-def check_sweep(work: Path, n_jobs: int, experiment: str = "default"):
+def check_sweep(work: Path, n_jobs: int, experiment: str = "Default"):
     parents, children = split(runs_of(work, experiment))
     assert len(parents) == 1
     parent = parents[0]

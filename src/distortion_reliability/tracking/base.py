@@ -82,13 +82,18 @@ def job_tags(cfg: DictConfig, info: JobInfo) -> dict[str, str]:
     return tags
 
 
+#: Runs outside a study go to MLflow's built-in experiment (id 0), so ``mlflow.search_runs()`` and the
+#: UI's first page show them.
+DEFAULT_EXPERIMENT = "Default"
+
+
 def experiment_name(cfg: DictConfig, fixed: str | None = None) -> str:
-    """``<study>-<dataset>`` for a study, else ``default`` (``tracking.experiment`` overrides both)."""
+    """``<study>-<dataset>`` for a study, else MLflow's ``Default`` (``tracking.experiment`` overrides both)."""
     if fixed:
         return str(fixed)
     study = cfg.get("study")
     if not study:
-        return "default"
+        return DEFAULT_EXPERIMENT
     dataset = OmegaConf.select(cfg, "dataset.name", default=None) or "unknown"
     return f"{study}-{dataset}"
 

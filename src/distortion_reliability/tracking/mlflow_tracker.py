@@ -1,6 +1,6 @@
 """MLflow tracking: one run per job, a parent run per multirun, finished-job lookup.
 
-Layout (the team contract): experiment ``<study>-<dataset>`` or ``default``; tags
+Layout (the team contract): experiment ``<study>-<dataset>``, or MLflow's ``Default`` outside a study; tags
 ``dataset model sampler imbalance seed h study sweep`` (+ ``skipped``, ``error``), plus
 ``config_hash`` (the job's identity), ``run_kind`` (job | parent | link) and ``already_done``
 (link runs: the FINISHED run they stand for); params = the flattened resolved job config; metrics =
@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from .base import Job, JobInfo, Tracker, error_text, experiment_name, job_tags
 from .params import DEFAULT_IDENTITY_IGNORE, MAX_TAG_VALUE, config_identity, job_params, safe_key, truncate
 from .result import CONFIG_YAML, PREDICTORS_DIR, JobResult
-from .store import default_artifact_location, get_or_create_experiment, open_client, resolve_uri
+from .store import artifact_base, default_artifact_location, get_or_create_experiment, open_client, resolve_uri
 from .sweep import FAILED as STATUS_FAILED, INTERRUPTED, RUNNING, SweepState, SweepSummary
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class MlflowTracker(Tracker):
 
     # shared helpers --------------------------------------------------------------------------
     def client(self):
-        return open_client(self.uri, self.retry_seconds)
+        return open_client(self.uri, self.retry_seconds, artifact_base(self.uri, self.root, self.artifact_root))
 
     def experiment_id(self, client: Any, name: str) -> str:
         location = default_artifact_location(self.uri, name, self.root, self.artifact_root)

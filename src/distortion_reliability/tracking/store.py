@@ -12,6 +12,7 @@ before any job starts. Every later call retries briefly when SQLite reports "dat
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -65,17 +66,23 @@ def sqlite_path(uri: str) -> Path | None:
     return Path(path)
 
 
-def default_artifact_location(uri: str, experiment: str, root: str | Path | None = None,
-                              artifact_root: str | None = None) -> str | None:
-    """``<root>/mlartifacts/<experiment>`` beside a local SQLite store; None lets a server decide."""
+def artifact_base(uri: str, root: str | Path | None = None, artifact_root: str | None = None) -> str | None:
+    """``artifact_root``, else ``<root>/mlartifacts`` beside a local SQLite store; None lets a server decide."""
     if artifact_root:
         base = artifact_root if "://" in artifact_root else Path(artifact_root).expanduser().resolve().as_uri()
-        return f"{base.rstrip('/')}/{_folder_name(experiment)}"
+        return base.rstrip("/")
     db = sqlite_path(uri)
     if db is None:
         return None
     base = project_root(root) if root else db.expanduser().resolve().parent
-    return (base / ARTIFACTS_NAME / _folder_name(experiment)).as_uri()
+    return (base / ARTIFACTS_NAME).as_uri()
+
+
+def default_artifact_location(uri: str, experiment: str, root: str | Path | None = None,
+                              artifact_root: str | None = None) -> str | None:
+    """``<artifact base>/<experiment>`` (e.g. ``<root>/mlartifacts/table3-mnist``), or None for a server."""
+    base = artifact_base(uri, root, artifact_root)
+    return None if base is None else f"{base}/{_folder_name(experiment)}"
 
 
 def _folder_name(name: str) -> str:
@@ -161,8 +168,12 @@ def check_writable(uri: str, artifact_location: str | None) -> None:
             raise TrackingError(f"artifact folder {folder} is not writable")
 
 
-def open_client(uri: str, retry_seconds: float = 60.0) -> RetryingClient:
-    """A client for ``uri`` with the store created/migrated (once per process, under a file lock for SQLite)."""
+def open_client(uri: str, retry_seconds: float = 60.0, artifact_root: str | None = None) -> RetryingClient:
+    """A client for ``uri`` with the store created/migrated (once per process, under a file lock for SQLite).
+
+    ``artifact_root``: where a fresh SQLite store puts the artifacts of MLflow's built-in
+    ``Default`` experiment (``<artifact_root>/0``; MLflow's own default is ``./mlruns/0``).
+    """
     if uri in _READY:
         return _READY[uri]
     check_reachable(uri)
@@ -177,9 +188,10 @@ def open_client(uri: str, retry_seconds: float = 60.0) -> RetryingClient:
             fresh = not db.exists() or db.stat().st_size == 0
             with FileLock(str(db) + "-lock", timeout=600):
                 # the client, its tracking store and its registry store all create/migrate the schema
-                client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-                with_retry(client.search_experiments, retry_seconds)(max_results=1)
-                with_retry(client.search_registered_models, retry_seconds)(max_results=1)
+                with _default_artifact_root(artifact_root if fresh else None):
+                    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+                    with_retry(client.search_experiments, retry_seconds)(max_results=1)
+                    with_retry(client.search_registered_models, retry_seconds)(max_results=1)
                 if fresh:
                     _enable_wal(db)
                     log.info("created the MLflow store %s", uri)
@@ -194,6 +206,24 @@ def open_client(uri: str, retry_seconds: float = 60.0) -> RetryingClient:
         raise TrackingError(f"tracking store {uri} cannot be opened: {_first_line(err)}") from err
     _READY[uri] = RetryingClient(client, retry_seconds)
     return _READY[uri]
+
+
+@contextlib.contextmanager
+def _default_artifact_root(artifact_root: str | None):
+    """While a fresh store is created: the artifact root MLflow gives its ``Default`` experiment.
+
+    MLflow reads it from the variable ``mlflow server`` exports to its workers; it is set only for
+    the store's creation (it also marks a process as a server, which a job is not).
+    """
+    name = "_MLFLOW_SERVER_ARTIFACT_ROOT"
+    if not artifact_root or name in os.environ:
+        yield
+        return
+    os.environ[name] = artifact_root
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
 
 
 def _enable_wal(db: Path) -> None:
