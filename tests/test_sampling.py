@@ -288,7 +288,7 @@ def test_same_levels_with_one_or_two_torch_threads(name, params):
     try:
         for threads in (1, 2):
             torch.set_num_threads(threads)
-            runs.append(make(name, budget=24, **params).sample(bump, SQUARE, 0.5, seed=3).levels)
+            runs.append(make(name, budget=18, **params).sample(bump, SQUARE, 0.5, seed=3).levels)
             assert torch.get_num_threads() == threads
     finally:
         torch.set_num_threads(old)
@@ -297,11 +297,11 @@ def test_same_levels_with_one_or_two_torch_threads(name, params):
 
 @pytest.mark.parametrize(("name", "params"), ALL)
 def test_a_budget_is_the_prefix_of_a_larger_one(name, params):
-    # 22 = 6 + 3*5 + 1: gp_batch's last step is cut after one of its three picks.
-    short = make(name, budget=22, **params).sample(bump, SQUARE, 0.5, seed=4)
-    long = make(name, budget=30, **params).sample(bump, SQUARE, 0.5, seed=4)
-    np.testing.assert_array_equal(short.levels, long.levels[:22])
-    np.testing.assert_array_equal(short.values, long.values[:22])
+    # 19 = 6 + 3*4 + 1: gp_batch's last step is cut after one of its three picks.
+    short = make(name, budget=19, **params).sample(bump, SQUARE, 0.5, seed=4)
+    long = make(name, budget=24, **params).sample(bump, SQUARE, 0.5, seed=4)
+    np.testing.assert_array_equal(short.levels, long.levels[:19])
+    np.testing.assert_array_equal(short.values, long.values[:19])
 
 
 def _json_round_trip(result: SampleResult) -> SampleResult:
@@ -314,41 +314,43 @@ def _json_round_trip(result: SampleResult) -> SampleResult:
 
 @pytest.mark.parametrize(("name", "params"), ALL)
 def test_resuming_a_shorter_run_gives_the_uninterrupted_levels(name, params):
-    whole = make(name, budget=30, **params).sample(bump, SQUARE, 0.5, seed=5)
-    # 22 ends inside a gp_batch step; 25 = t0 + 3 * 5 + 4 after it (a new step starts at 24).
-    short = make(name, budget=22, **params).sample(bump, SQUARE, 0.5, seed=5)
-    resumed = make(name, budget=30, **params).sample(bump, SQUARE, 0.5, seed=5, resume=_json_round_trip(short))
+    whole = make(name, budget=24, **params).sample(bump, SQUARE, 0.5, seed=5)
+    # 20 ends inside a gp_batch step (18, 19 | 20): the resume finishes that step, then goes on.
+    short = make(name, budget=20, **params).sample(bump, SQUARE, 0.5, seed=5)
+    resumed = make(name, budget=24, **params).sample(bump, SQUARE, 0.5, seed=5, resume=_json_round_trip(short))
     np.testing.assert_array_equal(resumed.levels, whole.levels)
     np.testing.assert_array_equal(resumed.values, whole.values)
     np.testing.assert_array_equal(resumed.acquisition_values, whole.acquisition_values)
     # Without a state (an old artifact) the refits are replayed: the same levels again.
     bare = _json_round_trip(short)
     bare.state = None
-    replayed = make(name, budget=30, **params).sample(bump, SQUARE, 0.5, seed=5, resume=bare)
+    replayed = make(name, budget=24, **params).sample(bump, SQUARE, 0.5, seed=5, resume=bare)
     np.testing.assert_array_equal(replayed.levels, whole.levels)
 
 
 @pytest.mark.parametrize(("name", "params"), ALL)
 def test_an_interrupted_run_resumes_from_its_last_progress_report(name, params):
-    whole = make(name, budget=26, **params).sample(bump, SQUARE, 0.5, seed=6)
+    whole = make(name, budget=20, **params).sample(bump, SQUARE, 0.5, seed=6)
     reports: list[SampleResult] = []
     with pytest.raises(KeyboardInterrupt):
-        make(name, budget=26, batch_size=7, **params).sample(CallRecorder(bump, fail_after=3), SQUARE, 0.5, seed=6,
+        make(name, budget=20, batch_size=5, **params).sample(CallRecorder(bump, fail_after=3), SQUARE, 0.5, seed=6,
                                                             on_progress=reports.append)
     assert [r.budget for r in reports] == sorted(r.budget for r in reports) and len(reports) == 3
     last = reports[-1]
-    assert 0 < last.budget < 26 and last.state["n"] == last.budget
-    resumed = make(name, budget=26, **params).sample(bump, SQUARE, 0.5, seed=6, resume=_json_round_trip(last))
+    assert 0 < last.budget < 20 and last.state["n"] == last.budget
+    resumed = make(name, budget=20, **params).sample(bump, SQUARE, 0.5, seed=6, resume=_json_round_trip(last))
     np.testing.assert_array_equal(resumed.levels, whole.levels)
     # A longer stored run cut to a prefix (as the pipeline cuts it) resumes too.
     cut = _json_round_trip(whole)
-    cut.levels, cut.values, cut.labels = cut.levels[:15], cut.values[:15], cut.labels[:15]
-    again = make(name, budget=26, **params).sample(bump, SQUARE, 0.5, seed=6, resume=cut)
+    cut.levels, cut.values, cut.labels = cut.levels[:14], cut.values[:14], cut.labels[:14]
+    again = make(name, budget=20, **params).sample(bump, SQUARE, 0.5, seed=6, resume=cut)
     np.testing.assert_array_equal(again.levels, whole.levels)
 
 
 def test_resume_checks_seed_settings_and_threshold():
     short = make("gp", budget=8, t0=6).sample(bump, SQUARE, 0.5, seed=1)
+    with pytest.raises(ConfigError, match="sampler"):
+        make("straddle", budget=10, t0=6).sample(bump, SQUARE, 0.5, seed=1, resume=short)
     with pytest.raises(ConfigError, match="seed"):
         make("gp", budget=10, t0=6).sample(bump, SQUARE, 0.5, seed=2, resume=short)
     with pytest.raises(ConfigError, match="settings"):

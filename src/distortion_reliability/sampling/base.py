@@ -206,6 +206,9 @@ class Run:
             raise ConfigError("resume.h", resume.h, f"must equal this run's h = {self.h}")
         state = dict(resume.state or {})
         if state:
+            if state.get("sampler", type(self.sampler).__name__) != type(self.sampler).__name__:
+                raise ConfigError("resume.state.sampler", state.get("sampler"),
+                                  f"must be this sampler's class {type(self.sampler).__name__}")
             if state.get("format") != STATE_FORMAT:
                 raise ConfigError("resume.state.format", state.get("format"), f"must be {STATE_FORMAT}")
             if state.get("seed") != self.seed:
