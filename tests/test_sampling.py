@@ -496,3 +496,15 @@ def test_every_sampler_config_builds_its_sampler_by_instantiate():
         assert sampler.label == stem  # the display name is the config's name (gp_sqrt, not gp)
     sqrt = instantiate_group(compose_config(["sampler=gp_sqrt"]).sampler, "sampler")
     assert isinstance(sqrt, GPSampler) and sqrt.beta_form == "sqrt"
+
+
+def test_random_fraction_mixes_uniform_levels_into_the_acquired_ones():
+    mixed = make("straddle", budget=40, t0=6, random_fraction=0.5).sample(bump, SQUARE, 0.5, seed=2)
+    random_picks = np.isnan(mixed.acquisition_values[6:])
+    assert 8 <= random_picks.sum() <= 26  # Binomial(34, 0.5): outside this with probability < 1e-3
+    again = make("straddle", budget=40, t0=6, random_fraction=0.5).sample(bump, SQUARE, 0.5, seed=2)
+    np.testing.assert_array_equal(mixed.levels, again.levels)
+    every = make("gp", budget=12, t0=6, random_fraction=1.0).sample(bump, SQUARE, 0.5, seed=2)
+    assert np.isnan(every.acquisition_values).all()
+    with pytest.raises(ConfigError, match="random_fraction"):
+        GPSampler(random_fraction=1.5)

@@ -103,6 +103,10 @@ class GPSampler(Sampler):
     fit_from_prior : bool, default True
         Each refit starts from the previous hyperparameters *and* from the priors' modes and keeps
         the better MAP; False: the warm start only (the old chain, which can stay in a poor basin).
+    random_fraction : float, default 0
+        Share of the levels after t0 drawn uniformly instead of by the acquisition (each pick is
+        random with this probability, from the pick's own seed): keeps the bulk of C, mostly
+        negatives, represented in R (beyond the paper; 0 is the paper's sampler).
     device : str, default "cpu"
         Where the GP runs: ``cpu``, ``cuda[:i]`` or ``auto`` (cuda when available).
     progress : bool, default True
@@ -135,6 +139,7 @@ class GPSampler(Sampler):
         optimizer_ftol: float = FTOL,
         warm_start: bool = True,
         fit_from_prior: bool = True,
+        random_fraction: float = 0.0,
         device: str = "cpu",
         progress: bool = True,
         label: str | None = None,
@@ -170,6 +175,10 @@ class GPSampler(Sampler):
         self.optimizer_ftol = float(optimizer_ftol)
         self.warm_start = bool(warm_start)
         self.fit_from_prior = bool(fit_from_prior)
+        if isinstance(random_fraction, bool) or not isinstance(random_fraction, (int, float)) \
+                or not 0.0 <= random_fraction <= 1.0:
+            raise ConfigError("random_fraction", random_fraction, "must be a number in [0, 1]")
+        self.random_fraction = float(random_fraction)
         resolve_device(device)  # validates
         self.device = str(device)
 
@@ -276,6 +285,8 @@ class GPSampler(Sampler):
               existing: np.ndarray, upper: np.ndarray, warm: np.ndarray | None) -> tuple[np.ndarray, float]:
         """Pick j of the step starting at ``step``: maximise, replace a duplicate by a random level."""
         rng = np.random.default_rng([seed, step, j])
+        if self.random_fraction > 0 and rng.random() < self.random_fraction:
+            return rng.random(d) * upper, float("nan")
         point, value = self._maximize(self._acquisition(model, n_real, d, h, target), upper, rng, warm)
         if is_duplicate(point, existing):
             return rng.random(d) * upper, float("nan")
