@@ -10,5 +10,6 @@ from setuptools import find_packages, setup
 setup(
     packages=find_packages("src") + ["distortion_reliability.conf"],
     package_dir={"": "src", "distortion_reliability.conf": "conf"},
-    package_data={"distortion_reliability.conf": ["*.yaml", "**/*.yaml"]},
+    package_data={"distortion_reliability.conf": ["*.yaml", "**/*.yaml"],
+                  "distortion_reliability": ["reports/*.csv"]},  # the paper's Tables 3-4
 )

@@ -30,7 +30,7 @@ def test_run_end_to_end_then_fully_cached(cache_dir, tmp_path):
     assert s["grid_positive"] + s["grid_negative"] == 3**6
     assert 0 < s["grid_positive"] < 3**6  # the grid holds the identity level, so some levels are reliable
     assert 0.0 <= s["f1_mean"] <= 1.0
-    scores = pd.read_csv(tmp_path / "scores.csv")
+    scores = first.scores
     np.testing.assert_allclose(scores.loc[scores.predictor != "mean", "f1"].mean(), s["f1_mean"])
     assert s["oracle_images_evaluated"] > 0
     assert s["n_positive_at_40"] == s["n_positive_sampled"] == int(first.training["label"].sum())

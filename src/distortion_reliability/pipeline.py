@@ -402,10 +402,8 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None):
             log.warning(line)
     if scores is not None:
         _record_scores(result, scores, fitted, comp, bundle.box, names)
+        # The tracker writes scores.csv and the other result files (tracking.result's run layout).
         log.info("F1 on the grid:\n%s", scores.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-        if output_dir is not None:
-            Path(output_dir).mkdir(parents=True, exist_ok=True)
-            scores.to_csv(Path(output_dir) / "scores.csv", index=False)
     elif output_dir is not None:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
         (Path(output_dir) / "skipped.txt").write_text(f"{result.skipped}\n" + "".join(f"{a}\n" for a in advice))
@@ -415,6 +413,9 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None):
     summary.update(timings)
     summary["oracle_images_evaluated"] = int(bundle.oracle.images_evaluated)  # 0 when all came from cache
     summary["wall_seconds"] = time.perf_counter() - t0
+    if settings.report and output_dir is not None and not _in_multirun():
+        # After the summary: the map's oracle work is not the job's (and is cached for the next map).
+        _draw_reliability_report(bundle, comp, training, fitted, grid, Path(output_dir) / "reliability")
     result.grid = grid
     result.bundle = bundle
     return result
@@ -455,3 +456,29 @@ def _probe_cache(cache_dir: str) -> None:
     probe = getattr(artifacts, "probe_writable", None)
     if probe is not None:
         probe(Path(cache_dir))
+
+
+def _in_multirun() -> bool:
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        return HydraConfig.get().mode == RunMode.MULTIRUN
+    except ValueError:  # not inside a Hydra app
+        return False
+
+
+def _draw_reliability_report(bundle: OracleBundle, comp: Components, training, fitted, grid: Grid, out: Path) -> None:
+    """The quality-control answer of a single run: reliability map, profile and the predictors' region.
+
+    Sweeps skip it (one map per model is enough: ``python -m distortion_reliability.report map``).
+    """
+    from .reports.maps import write_reliability_report
+
+    log.info("reliability map and profile: %s (report=false skips them)", out)
+    report = write_reliability_report(bundle.oracle, comp.space, bundle.h, out, training=training,
+                                      proposals=getattr(comp.method, "stats_", None), fitted=fitted or None,
+                                      grid=grid, resolution=15, title=f"{comp.labels['dataset']}, h = {bundle.h:g}")
+    summary = getattr(report, "summary", None)
+    if summary:
+        log.info("reliable when each distortion acts alone: %s", summary)
