@@ -7,7 +7,7 @@ export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: install run test test-fast bench bench-full lock clean contact-sheet
+.PHONY: install run test test-fast bench bench-full lock clean contact-sheet ui mlflow-server study report map
 
 install: $(STAMP)
 
@@ -28,20 +28,58 @@ test: install
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
-# ~25 min on 2 cores: oracle (~2 min), rebalancing (~3 min), sampling at budget 200 (~17 min).
-# bench-full runs the sampling benchmark at the paper's budget I = 600 (over an hour).
+# Every benchmark prints its headline figures last, one name=value per line; figures go to a scratch
+# folder (never results/). bench: ~35 min on 2 cores (oracle ~2, rebalancing ~4, gp_overhead ~6,
+# resilience ~3, sampling at budget 200 ~20). bench-full adds sampling at I = 600 and the table3 study
+# benchmark (cold, warm, serial vs parallel; about an hour each).
 bench: install
 	$(PY) benchmarks/oracle.py
 	$(PY) benchmarks/rebalancing.py
+	$(PY) benchmarks/gp_overhead.py
+	$(PY) benchmarks/resilience.py
 	$(PY) benchmarks/sampling.py --quick
 
-bench-full: install
-	$(PY) benchmarks/oracle.py
-	$(PY) benchmarks/rebalancing.py
+bench-full: bench
 	$(PY) benchmarks/sampling.py
+	$(PY) benchmarks/study.py --dataset digits
 
 contact-sheet: install
 	$(PY) -m distortion_reliability.reports.contact_sheet --dataset digits --out results/contact_sheet_digits.png
+
+# The default MLflow store of every run: sqlite:///<repo>/mlflow.db, artifacts in <repo>/mlartifacts/
+# (both gitignored: /mlflow.db, /mlflow.db-* (WAL, lock), /mlartifacts/).
+MLFLOW_PORT ?= 5000
+MLFLOW_HOST ?= 0.0.0.0
+# Host names the nodes use to reach the server (MLflow 3 rejects unknown Host headers): this host
+# by its names, and the private address ranges. Override with e.g. MLFLOW_ALLOWED_HOSTS=mlflow.lab.org
+MLFLOW_ALLOWED_HOSTS ?= $(shell hostname)*,$(shell hostname -f)*,localhost*,127.0.0.1*,10.*,192.168.*,172.*
+
+# Browse and compare runs on http://127.0.0.1:$(MLFLOW_PORT) (local only).
+ui: install
+	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db \
+	  --default-artifact-root $(CURDIR)/mlartifacts --host 127.0.0.1 --port $(MLFLOW_PORT)
+
+# A tracking server for jobs on other nodes (SLURM): they log to it with
+#   export MLFLOW_TRACKING_URI=http://<this host>:$(MLFLOW_PORT)
+# It serves the same store as `make ui` and stores the jobs' artifacts under mlartifacts/.
+mlflow-server: install
+	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m mlflow server --backend-store-uri sqlite:///$(CURDIR)/mlflow.db \
+	  --artifacts-destination $(CURDIR)/mlartifacts --serve-artifacts \
+	  --host $(MLFLOW_HOST) --port $(MLFLOW_PORT) --allowed-hosts "$(MLFLOW_ALLOWED_HOSTS)"
+
+# One paper study on one dataset with the joblib launcher: make study STUDY=table3 DATASET=mnist
+STUDY ?= table3
+DATASET ?= digits
+study: install
+	experiments/study.sh $(STUDY) $(DATASET)
+
+# Tables, figures and runs CSV of a study from its MLflow runs: make report STUDY=table3 DATASET=digits
+report: install
+	$(PY) -m distortion_reliability.report study=$(STUDY) dataset=$(DATASET)
+
+# The reliability map and profile of the dataset's model (oracle only): make map DATASET=digits
+map: install
+	$(PY) -m distortion_reliability.report map dataset=$(DATASET) out=results/$(DATASET)/map
 
 lock: install
 	@echo "# Whole environment, pinned. Installed with 'pip install --no-deps -r requirements.lock' (see Makefile):" > requirements.lock.new
