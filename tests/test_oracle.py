@@ -195,3 +195,124 @@ def test_real_oracle_matches_a_plain_evaluation(shared_data):
             assert abs(value - direct) <= 1 / o.n  # at most one borderline image may flip
     assert o.clean_accuracy() == pytest.approx(0.989, abs=0.01)
     assert len(set(np.round(f, 3))) > 1
+
+
+# ------------------------------------------------------------------ crash safety and shared work
+class StopAfter:
+    """Wraps ``Oracle._correct_counts``: raises ``exc`` at the n-th batch (a Ctrl-C mid-call)."""
+
+    def __init__(self, oracle, n, exc=KeyboardInterrupt):
+        self.real, self.n, self.exc, self.calls = oracle._correct_counts, n, exc, 0
+        oracle._correct_counts = self
+
+    def __call__(self, *args):
+        self.calls += 1
+        if self.calls == self.n:
+            raise self.exc()
+        return self.real(*args)
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, SystemExit])
+def test_interrupted_call_resumes_exactly_where_it_stopped(tmp_path, exc):
+    lv = random_levels(40, seed=11)
+    reference = make_oracle(chunk_size=25, batch_size=100)
+    expected = reference.label(lv, 0.7)
+    o1 = make_oracle(tmp_path, chunk_size=25, batch_size=100, flush_seconds=1000)
+    StopAfter(o1, 30, exc)
+    with pytest.raises(exc):
+        o1.label(lv, 0.7)
+    assert list(tmp_path.rglob("partial/*.npz"))  # the in-flight counts were journalled on the way out
+    o2 = make_oracle(tmp_path, chunk_size=25, batch_size=100)
+    np.testing.assert_array_equal(o2.label(lv, 0.7), expected)
+    assert o1.images_evaluated + o2.images_evaluated == reference.images_evaluated  # nothing redone
+    assert not list(tmp_path.rglob("partial/*.npz"))  # the finished block's journal is gone
+    assert not list(tmp_path.rglob("*.lock")) and not list(tmp_path.rglob("*.tmp"))
+
+
+def test_journal_is_flushed_while_running(tmp_path, monkeypatch):
+    """flush_seconds=0: the counts in flight reach the disk after every batch (what a SIGKILL keeps)."""
+    from distortion_reliability.oracle import EvalCache
+
+    flushes = []
+    real = EvalCache.put_partial
+
+    def spy(self, key, levels, n_total, counts):
+        flushes.append(sum(c.n_evaluated for c in counts))
+        return real(self, key, levels, n_total, counts)
+
+    monkeypatch.setattr(EvalCache, "put_partial", spy)
+    o = make_oracle(tmp_path, chunk_size=50, batch_size=100, flush_seconds=0)
+    o.accuracy(random_levels(6, seed=12))
+    assert len(flushes) >= o.images_evaluated // 100 - 1 and flushes == sorted(flushes)
+    flushes.clear()
+    make_oracle(tmp_path, chunk_size=50, batch_size=100, flush_seconds=3600).accuracy(random_levels(6, seed=13))
+    assert flushes == []  # rarer than the interval: no journal writes
+
+
+def test_corrupted_journal_is_ignored(tmp_path):
+    lv = random_levels(10, seed=14)
+    o1 = make_oracle(tmp_path, chunk_size=25, batch_size=100, flush_seconds=1000)
+    StopAfter(o1, 8)
+    with pytest.raises(KeyboardInterrupt):
+        o1.accuracy(lv)
+    (journal,) = tmp_path.rglob("partial/*.npz")
+    raw = bytearray(journal.read_bytes())
+    raw[-20] ^= 0xFF
+    journal.write_bytes(bytes(raw))
+    o2 = make_oracle(tmp_path, chunk_size=25, batch_size=100)
+    np.testing.assert_array_equal(o2.accuracy(lv), make_oracle().accuracy(lv))
+
+
+def test_blocks_claimed_by_a_live_job_are_waited_for_not_recomputed(tmp_path):
+    """Another (live) job holds the claim on the first block: this job evaluates the other blocks,
+    waits, then reads the first block's counts from the cache once the claim is released."""
+    import threading
+
+    from distortion_reliability.oracle import EvalCache
+
+    lv = random_levels(30, seed=15)
+    expected = make_oracle().accuracy(lv)
+    helper = make_oracle(tmp_path, block_levels=10)
+    cache: EvalCache = helper.cache
+    first = cache.block_key([cache.level_key(level) for level in lv[:10]], helper.n)
+    claim = cache.claim(first)
+    assert claim.try_acquire()
+
+    def other_job():  # evaluates block 0 under its claim, stores the counts, then lets go
+        for level, f in zip(lv[:10], make_oracle().accuracy(lv[:10])):
+            cache.put(level, helper.n, Count(helper.n, round(f * helper.n)))
+        claim.release()
+
+    o = make_oracle(tmp_path, block_levels=10)
+    timer = threading.Timer(0.5, other_job)
+    timer.start()
+    try:
+        np.testing.assert_array_equal(o.accuracy(lv), expected)
+    finally:
+        timer.join()
+    assert o.images_evaluated == 20 * o.n  # blocks 1 and 2 only
+
+
+def test_progress_total_is_stable_and_reached(tmp_path, monkeypatch):
+    from distortion_reliability import oracle as oracle_mod
+
+    bars = []
+
+    class Bar:
+        def __init__(self, total, desc, **kw):
+            self.total, self.n, self.steps = total, 0, []
+            bars.append(self)
+
+        def update(self, k):
+            assert k > 0
+            self.n += k
+            self.steps.append(k)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(oracle_mod, "progress_bar", Bar)
+    lv = random_levels(50, seed=16)
+    make_oracle(tmp_path, chunk_size=25, batch_size=100).label(lv, 0.7)
+    (bar,) = bars
+    assert bar.total == 50 * 400 and bar.n == bar.total  # early-stopped images count as done

@@ -75,6 +75,7 @@ def no_temp_files(cache: Path) -> bool:
     return not [p for p in cache.rglob("*.tmp")]
 
 
+@pytest.mark.slow  # real jobs: ~10-15 s each on 2 busy cores
 def test_sigkill_mid_grid_loses_at_most_a_flush(reference, tmp_path):
     """A job SIGKILLed at a random moment of its grid, rerun: the rerun redoes <= 25 % of the work
     (killed + rerun - uninterrupted images) and returns the uninterrupted labels."""
@@ -93,6 +94,7 @@ def test_sigkill_mid_grid_loses_at_most_a_flush(reference, tmp_path):
     assert 0 <= redone <= 0.25 * full, (killed, rerun["images_evaluated"], full)
 
 
+@pytest.mark.slow  # real jobs: ~10-15 s each on 2 busy cores
 def test_two_jobs_started_together_split_the_work(reference, tmp_path):
     cache = tmp_path / "cache"
     jobs = [start(cache, reference["model"]) for _ in range(2)]
@@ -107,6 +109,7 @@ def test_two_jobs_started_together_split_the_work(reference, tmp_path):
     assert not list((cache).rglob("*.lock"))  # every claim was released
 
 
+@pytest.mark.slow  # real jobs: ~10-15 s each on 2 busy cores
 @pytest.mark.parametrize("signals", [(signal.SIGINT, signal.SIGINT), (signal.SIGTERM,)], ids=["ctrl-c-twice", "sigterm"])
 def test_interrupted_job_saves_progress_with_one_line(reference, tmp_path, signals):
     model, full = reference["model"], reference["images_evaluated"]
@@ -130,6 +133,7 @@ def test_interrupted_job_saves_progress_with_one_line(reference, tmp_path, signa
     assert killed + rerun["images_evaluated"] - full <= 0.02 * full  # all that was done was kept
 
 
+@pytest.mark.slow  # real jobs: ~10-15 s each on 2 busy cores
 def test_disk_full_mid_run_is_one_error_line_and_keeps_progress(reference, tmp_path):
     model, full = reference["model"], reference["images_evaluated"]
     cache = tmp_path / "cache"
@@ -144,13 +148,45 @@ def test_disk_full_mid_run_is_one_error_line_and_keeps_progress(reference, tmp_p
     assert rerun["images_evaluated"] < full  # the counts saved before the disk filled were kept
 
 
-def test_unwritable_cache_dir_is_one_error_line_before_any_work(reference, tmp_path):
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A 2 MiB tmpfs mount (needs root and mount rights; skipped elsewhere)."""
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+@pytest.mark.slow  # real jobs: ~10-15 s each on 2 busy cores
+def test_cache_on_a_filesystem_that_fills_up(reference, small_tmpfs, tmp_path):
+    """A real full disk (a 2 MiB tmpfs: one page per cached level): one error line, then the
+    counts saved before it filled are reused once there is room."""
+    import shutil
+
+    cache = small_tmpfs / "cache"
+    rc, _, err = finish(start(cache, reference["model"], "--flush-seconds", "0.1"))
+    assert rc == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: cannot write to cache file {cache}/"), err
+    assert lines[0].endswith(": no space left on device")
+    assert no_temp_files(cache)
+    roomy = tmp_path / "roomy"
+    shutil.copytree(cache, roomy)
+    rerun = run_job(roomy, reference["model"])
+    assert rerun["labels"] == reference["labels"] and rerun["images_evaluated"] < reference["images_evaluated"]
+
+
+def test_unwritable_cache_dir_is_one_error_line_before_any_work(tmp_path):
+    model = tmp_path / "never-loaded.pt"  # the probe fails before anything is loaded
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("x")
-    rc, _, err = finish(start(not_a_dir, reference["model"]))
+    rc, _, err = finish(start(not_a_dir, model))
     assert rc == 2 and err.strip().splitlines() == [f"error: cannot write to cache_dir {not_a_dir}: not a directory"]
     missing = tmp_path / "no" / "such" / "cache"
-    rc, _, err = finish(start(missing, reference["model"]))
+    rc, _, err = finish(start(missing, model))
     assert rc == 2 and err.strip().splitlines() == [
         f"error: cannot write to cache_dir {missing}: parent directory {missing.parent} does not exist"]
 
@@ -239,3 +275,19 @@ def test_compute_once_across_processes_computes_once(tmp_path):
     assert results == [{"value": 42}] * 3
     assert counter.read_text() == "x"
     assert not list((tmp_path / "store").rglob("*.lock"))
+
+
+def test_a_forked_child_never_releases_its_parents_claim(tmp_path):
+    from distortion_reliability.locks import LockFile
+
+    lock = LockFile(tmp_path / "f.lock")
+    assert lock.try_acquire()
+    pid = os.fork()
+    if pid == 0:  # child: drop its copy of the claim and leave
+        lock.release()
+        del lock
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert (tmp_path / "f.lock").exists() and lock.holder()["pid"] == os.getpid()
+    lock.release()
+    assert not (tmp_path / "f.lock").exists()

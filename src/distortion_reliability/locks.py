@@ -151,6 +151,7 @@ class LockFile:
         self.heartbeat = float(heartbeat) if heartbeat is not None else min(DEFAULT_HEARTBEAT, self.stale_after / 4)
         self.poll = float(poll)
         self.token: str | None = None
+        self._owner = os.getpid()
         self.touched = time.monotonic()
 
     # -------------------------------------------------------------- state
@@ -199,6 +200,7 @@ class LockFile:
             token = secrets.token_hex(8)
             if self._create(token):
                 self.token = token
+                self._owner = os.getpid()
                 self.touched = time.monotonic()
                 _HEARTBEAT.add(self)
                 return True
@@ -238,6 +240,8 @@ class LockFile:
             return
         _HEARTBEAT.discard(self)
         token, self.token = self.token, None
+        if self._owner != os.getpid():  # a forked child's copy: the claim is its parent's
+            return
         info = self.holder()
         if info is not None and info.get("token") == token:  # never remove a claim someone took over
             with contextlib.suppress(FileNotFoundError):
@@ -245,7 +249,7 @@ class LockFile:
 
     def touch(self) -> None:
         self.touched = time.monotonic()
-        if self.token is None:
+        if self.token is None or self._owner != os.getpid():
             return
         with contextlib.suppress(OSError):
             os.utime(self.path)

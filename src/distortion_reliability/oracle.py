@@ -231,7 +231,7 @@ class Oracle:
         noise_seed: int = 0,
         device: str | torch.device = "cpu",
         progress: bool = True,
-        flush_seconds: float = 2.0,
+        flush_seconds: float = 1.0,
         block_levels: int | str = "auto",
     ):
         if precision not in PRECISIONS:
@@ -393,7 +393,6 @@ class Oracle:
         # Full evaluations take all remaining images at once; labels re-check the bound every chunk.
         # A chunk never exceeds one batch: a level of N images is then evaluated in several batches.
         chunk = min(self.n if h is None else self.chunk_size, self.batch_size)
-        last_flush = time.monotonic()
 
         def flush() -> None:
             bkey, members = block
@@ -415,9 +414,10 @@ class Oracle:
                             tracker.credit(i)
                             if cache is not None and self._done(counts[i], h):
                                 cache.put(levels[i], self.n, counts[i], keys[i])
-                        if cache is not None and time.monotonic() - last_flush >= self.flush_seconds:
+                        # the clock runs across blocks: a block shorter than the interval is flushed too
+                        if cache is not None and time.monotonic() - tracker.last_flush >= self.flush_seconds:
                             flush()
-                            last_flush = time.monotonic()
+                            tracker.last_flush = time.monotonic()
                     todo = [i for i in todo if not self._done(counts[i], h)]
         except BaseException as err:
             # Keep partial work of an interrupted run (Ctrl-C, SIGTERM, SystemExit, full disk): it
@@ -458,6 +458,7 @@ class _Tracker:
         self.credited = dict.fromkeys(todo, 0)
         self.total = sum(oracle.n - b for b in self.base.values())
         self.start_images = oracle.images_evaluated
+        self.last_flush = time.monotonic()
         self.bar: Any = None
 
     @property
