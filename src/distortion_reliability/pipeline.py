@@ -386,7 +386,9 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None):
     summary: dict[str, Any] = {
         "clean_accuracy": bundle.clean_accuracy, "grid_positive": grid.n_positive,
         "grid_negative": grid.n_negative, "n_positive_sampled": training.n_positive,
-        "n_sampled": len(training.levels),
+        "n_sampled": len(training.levels), "n_verification": int(bundle.oracle.n),
+        # what labelling the grid cost when it was labelled (this job may have read it from the cache)
+        "seconds_grid_labelling": float(grid.seconds),
     }
     for b in budgets_for(len(training.levels)):
         summary[f"n_positive_at_{b}"] = int(np.count_nonzero(training.labels[:b]))
