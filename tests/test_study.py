@@ -6,7 +6,6 @@ appears in a study's sweep is composed at least once.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,22 +13,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _patched_conf(dst: Path) -> Path:
-    """conf/ with the tracking lines in config.yaml (added by main; patched here if not yet)."""
-    shutil.copytree(REPO / "conf", dst)
-    path = dst / "config.yaml"
-    text = path.read_text()
-    if "- tracking:" not in text:
-        text = text.replace("  - _self_\n", "  - tracking: mlflow\n  - _self_\n", 1)
-    if "- study:" not in text and "- optional study:" not in text:
-        text = text.replace("  - optional experiment: null\n", "  - optional experiment: null\n  - study: null\n", 1)
-    path.write_text(text)
-    return dst
-
-
 @pytest.fixture(scope="module")
-def conf(tmp_path_factory) -> Path:
-    return _patched_conf(tmp_path_factory.mktemp("conf") / "conf")
+def conf() -> Path:
+    return REPO / "conf"
 
 
 def _compose(conf: Path, overrides: list[str]):

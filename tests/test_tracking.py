@@ -67,27 +67,10 @@ def fake_pipeline(cfg, output_dir):
 
 
 # --------------------------------------------------------------------------- helpers
-def patched_conf(dst: Path) -> Path:
-    """A copy of conf/ whose config.yaml has the tracking lines (added by main; patched here if not yet)."""
-    shutil.copytree(REPO / "conf", dst)
-    path = dst / "config.yaml"
-    text = path.read_text()
-    if "- tracking:" not in text:
-        text = text.replace("  - _self_\n", "  - tracking: mlflow\n  - _self_\n", 1)
-    if "- study:" not in text and "- optional study:" not in text:
-        text = text.replace("  - optional experiment: null\n", "  - optional experiment: null\n  - study: null\n", 1)
-    if "hydra/callbacks" not in text:
-        lines = text.split("\n")
-        last = max(i for i, line in enumerate(lines) if line.startswith("  - "))
-        lines.insert(last + 1, "  - override hydra/callbacks: sweep")
-        text = "\n".join(lines)
-    path.write_text(text)
-    return dst
-
-
 @pytest.fixture(scope="module")
-def conf(tmp_path_factory) -> Path:
-    return patched_conf(tmp_path_factory.mktemp("conf") / "conf")
+def conf() -> Path:
+    """The project's own conf/ (config.yaml selects tracking=mlflow and the sweep callback)."""
+    return REPO / "conf"
 
 
 @pytest.fixture(scope="module")
