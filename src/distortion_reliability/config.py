@@ -183,20 +183,35 @@ _register_schema()
 _ROOT_FIELDS = {f.name for f in dataclasses.fields(RootSchema)}
 
 
-def _explain(err: OmegaConfBaseException) -> ConfigError:
-    key = getattr(err, "full_key", None) or getattr(err, "key", None) or "config"
+_TYPE_WORDS = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false", "String": "a string"}
+
+
+def _lookup(tree: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(tree, dict) or part not in tree:
+            return None
+        tree = tree[part]
+    return tree
+
+
+def _explain(err: OmegaConfBaseException, raw: Any = None) -> ConfigError:
+    """One ConfigError (field, value, why) from OmegaConf's multi-line validation message."""
+    import re
+
+    key = str(getattr(err, "full_key", None) or getattr(err, "key", None) or "config")
     value = getattr(err, "value", None)
-    msg = getattr(err, "msg", None) or str(err).splitlines()[0]
+    if value is None and raw is not None:
+        value = _lookup(raw, key)
+    msg = (getattr(err, "msg", None) or str(err)).splitlines()[0]
     if isinstance(err, ConfigKeyError):
-        return ConfigError(str(key), value if value is not None else "(set)", "is not a known setting")
+        return ConfigError(key, value, "is not a known setting")
     if isinstance(err, ValidationError):
-        ref = getattr(err, "ref_type", None)
-        kind = getattr(ref, "__name__", None) or str(ref or "").replace("typing.", "")
-        if "Optional[" in kind:
-            kind = kind.split("[", 1)[1].rstrip("]") + " or null"
-        why = f"must be of type {kind}" if kind else msg
-        return ConfigError(str(key), value, why)
-    return ConfigError(str(key), value, msg)
+        converted = re.search(r"could not be converted to (\w+)", msg)
+        if converted:
+            return ConfigError(key, value, f"must be {_TYPE_WORDS.get(converted.group(1), converted.group(1))}")
+        if "is not a valid bool" in msg:
+            return ConfigError(key, value, "must be true or false")
+    return ConfigError(key, value, msg)
 
 
 def validate(cfg: DictConfig) -> RootSchema:
@@ -217,7 +232,7 @@ def validate(cfg: DictConfig) -> RootSchema:
             raw[key] = OmegaConf.to_container(node, resolve=True, throw_on_missing=True) \
                 if OmegaConf.is_config(node) else node
         except OmegaConfBaseException as err:
-            raise _explain(err) from None
+            raise _explain(err, raw) from None
     roots = {k: v for k, v in raw.items() if k not in _NOT_ROOT_SCALARS}
     for key in roots:
         if key not in _ROOT_FIELDS:
@@ -229,7 +244,7 @@ def validate(cfg: DictConfig) -> RootSchema:
     except ConfigError:
         raise
     except OmegaConfBaseException as err:
-        raise _explain(err) from None
+        raise _explain(err, roots) from None
     for group in GROUPS:
         if group not in raw:
             raise ConfigError(group, None, "is a required config group")
