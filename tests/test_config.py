@@ -163,3 +163,15 @@ def test_entry_point_prints_one_error_line_and_exits_2(override, field, tmp_path
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert lines == [line for line in lines if line.startswith(f"error: {field}: ")], proc.stderr
     assert len(lines) == 1 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("grid.points_per_dim=2.5", "grid.points_per_dim: 2.5: must be an integer"),
+    ("progress=maybe", "progress: maybe: must be true or false"),
+    ("+oracle.bogus=1", "oracle.bogus: 1: is not a known setting"),
+    ("device=tpu", "device: tpu: must be auto, cpu, cuda or cuda:<index>"),
+])
+def test_bad_values_read_as_a_person_would(override, message):
+    with pytest.raises(ConfigError) as err:
+        validate(compose_config([override]))
+    assert str(err.value) == message
