@@ -185,11 +185,6 @@ class Grid:
         return int(len(self.labels) - self.labels.sum())
 
 
-def _compute_once(store: ArtifactStore, kind: str, key: str, compute, load):
-    """``load()`` or ``compute()``; while another live job computes the same artifact, wait and reuse it."""
-    return store.compute_once(kind, key, compute, load)
-
-
 def build_grid(bundle: OracleBundle, points_per_dim: int, store: ArtifactStore) -> Grid:
     """Label every grid level with the oracle (early stopping), cached per (D, T, C, h, grid size)."""
     key = stable_hash({"oracle": bundle.oracle.context_key, "points_per_dim": int(points_per_dim), "h": bundle.h})
@@ -226,13 +221,9 @@ def _sampler_spec(sampler_cfg: DictConfig) -> dict:
 def _result_from_arrays(arrays: dict, meta: dict, h: float):
     from .sampling import SampleResult
 
-    kwargs = dict(levels=arrays["levels"], values=arrays["values"], labels=arrays["labels"].astype(bool), h=h,
-                  oracle_seconds=float(meta.get("oracle_seconds", 0.0)),
-                  sampler_seconds=float(meta.get("sampler_seconds", 0.0)))
-    result = SampleResult(**kwargs)
-    if "state" in meta and hasattr(result, "state"):
-        result.state = meta["state"]
-    return result
+    return SampleResult(levels=arrays["levels"], values=arrays["values"], labels=arrays["labels"].astype(bool), h=h,
+                        oracle_seconds=float(meta.get("oracle_seconds", 0.0)),
+                        sampler_seconds=float(meta.get("sampler_seconds", 0.0)), state=meta.get("state"))
 
 
 def _prefix(result, budget: int):
@@ -299,7 +290,8 @@ def build_training_set(bundle: OracleBundle, sampler, sampler_cfg: DictConfig, s
             save(result, complete=True)
         return result
 
-    return _compute_once(store, "training_set", key, compute, load_enough)
+    # While another live job samples the same R, wait for it and reuse (or continue) its run.
+    return store.compute_once("training_set", key, compute, load_enough)
 
 
 # --------------------------------------------------------------------------- stage 3: rebalance, fit, score
