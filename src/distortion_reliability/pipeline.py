@@ -343,7 +343,7 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None):
         from .estimate import print_plan
 
         print_plan(cfg, comp)
-        return JobResult(summary={"dry_run": 1}, skipped="dry run", tags=_tags(cfg, comp))
+        return JobResult(summary={"dry_run": 1}, skipped="dry run", tags=_tags(comp))
     log.info("job: dataset=%s model=%s sampler=%s imbalance=%s seed=%d h=%s", comp.labels["dataset"],
              comp.labels["model"], comp.labels["sampler"], comp.labels["imbalance"], seed, settings.h)
 
@@ -384,7 +384,7 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None):
     }
     for b in budgets_for(len(training.levels)):
         summary[f"n_positive_at_{b}"] = int(np.count_nonzero(training.labels[:b]))
-    result = JobResult(summary=summary, space=_space_dict(comp.space, bundle.box), tags=_tags(cfg, comp),
+    result = JobResult(summary=summary, space=_space_dict(comp.space, bundle.box), tags=_tags(comp),
                        training=_frame(training.levels, names, f=training.values, label=training.labels.astype(int)))
     advice = explain_few_positives(training, bundle.h, comp.labels["sampler"], bundle.box)
     try:
@@ -412,12 +412,10 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None):
     if settings.report and output_dir is not None and not _in_multirun():
         # After the summary: the map's oracle work is not the job's (and is cached for the next map).
         _draw_reliability_report(bundle, comp, training, fitted, grid, Path(output_dir) / "reliability")
-    result.grid = grid
-    result.bundle = bundle
     return result
 
 
-def _tags(cfg: DictConfig, comp: Components) -> dict[str, str]:
+def _tags(comp: Components) -> dict[str, str]:
     return {"dataset": comp.labels["dataset"], "model": comp.labels["model"], "sampler": comp.labels["sampler"],
             "imbalance": comp.labels["imbalance"], "seed": str(int(comp.settings.seed)), "h": str(comp.settings.h),
             "study": str(comp.settings.study or "")}
@@ -447,11 +445,9 @@ def _record_scores(result, scores, fitted, comp: Components, box: Box, names) ->
 
 def _probe_cache(cache_dir: str) -> None:
     """A cache that cannot be written fails now, in one line, not after the model is trained."""
-    from . import artifacts
+    from .artifacts import probe_writable
 
-    probe = getattr(artifacts, "probe_writable", None)
-    if probe is not None:
-        probe(Path(cache_dir))
+    probe_writable(Path(cache_dir))
 
 
 def _in_multirun() -> bool:
