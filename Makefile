@@ -29,9 +29,8 @@ test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
 # Every benchmark prints its headline figures last, one name=value per line; figures go to a scratch
-# folder (never results/). bench: ~35 min on 2 cores (oracle ~2, rebalancing ~4, gp_overhead ~6,
-# resilience ~3, sampling at budget 200 ~20). bench-full adds sampling at I = 600 and the table3 study
-# benchmark (cold, warm, serial vs parallel; about an hour each).
+# folder (never results/). bench-full adds sampling at I = 600 (3 seeds, ~40 min here) and the table3
+# study benchmark (cold, warm, serial vs parallel; tens of minutes).
 bench: install
 	$(PY) benchmarks/oracle.py
 	$(PY) benchmarks/rebalancing.py
