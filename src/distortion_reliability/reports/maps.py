@@ -436,18 +436,8 @@ def _draw_map(spec, h, slices, train, props, has_fit, path, title):
             ax.set_ylim(spec.lower[j], spec.upper[j])
             ax.plot(spec.base[i], spec.base[j], marker="*", c="w", ms=7, mec="k", mew=0.5)
             _ticks(ax)
-            if j == d - 1:
-                ax.set_xlabel(axis_label(spec.names[i]))
-            else:
-                ax.set_xticklabels([])
-            if i == 0:
-                ax.set_ylabel(axis_label(spec.names[j]))
-            else:
-                ax.set_yticklabels([])
-        for r in range(d - 1):
-            for c in range(d - 1):
-                if c > r:
-                    axes[r][c].axis("off")
+            _label_slice_axes(ax, spec, i, j, d)
+        _hide_upper_triangle(axes, d)
         handles = [Line2D([], [], color="white", lw=1.4, label=f"f = h = {h:g} (oracle)"),
                    Line2D([], [], marker="*", ls="", c="w", mec="k", label="identity (no distortion)")]
         if has_fit:
@@ -490,18 +480,8 @@ def _draw_agreement(spec, h, slices, path, names, title):
             _ticks(ax)
             ax.set_xlim(spec.lower[i], spec.upper[i])
             ax.set_ylim(spec.lower[j], spec.upper[j])
-            if j == d - 1:
-                ax.set_xlabel(axis_label(spec.names[i]))
-            else:
-                ax.set_xticklabels([])
-            if i == 0:
-                ax.set_ylabel(axis_label(spec.names[j]))
-            else:
-                ax.set_yticklabels([])
-        for r in range(d - 1):
-            for c in range(d - 1):
-                if c > r:
-                    axes[r][c].axis("off")
+            _label_slice_axes(ax, spec, i, j, d)
+        _hide_upper_triangle(axes, d)
         handles = [Patch(facecolor=c, edgecolor="k", lw=0.3, label=lab) for _, lab, c in AGREEMENT]
         legend_ax = axes[0][d - 2] if d > 2 else axes[0][0]
         legend_ax.legend(handles=handles, loc="upper right")
@@ -541,3 +521,21 @@ def _draw_profile(spec, h, profiles, path, title):
                      f"(others at identity, dotted); green = f ≥ h")
         fig.tight_layout()
         return save(fig, path)
+
+
+def _label_slice_axes(ax, spec, i: int, j: int, d: int) -> None:
+    """Axis labels on the outer panels of the lower-triangle grid of 2-D slices only."""
+    if j == d - 1:
+        ax.set_xlabel(axis_label(spec.names[i]))
+    else:
+        ax.set_xticklabels([])
+    if i == 0:
+        ax.set_ylabel(axis_label(spec.names[j]))
+    else:
+        ax.set_yticklabels([])
+
+
+def _hide_upper_triangle(axes, d: int) -> None:
+    for r in range(d - 1):
+        for c in range(r + 1, d - 1):
+            axes[r][c].axis("off")
