@@ -66,16 +66,6 @@ def test_probe_permission_denied(tmp_path):
         probe_writable(locked)
 
 
-@pytest.fixture
-def small_tmpfs(tmp_path):
-    """A 2 MiB tmpfs mount (needs root and mount rights; skipped elsewhere)."""
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)],
-                                           capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
 def test_probe_on_a_full_and_on_a_read_only_filesystem(small_tmpfs):

@@ -148,16 +148,6 @@ def test_disk_full_mid_run_is_one_error_line_and_keeps_progress(reference, tmp_p
     assert rerun["images_evaluated"] < full  # the counts saved before the disk filled were kept
 
 
-@pytest.fixture
-def small_tmpfs(tmp_path):
-    """A 2 MiB tmpfs mount (needs root and mount rights; skipped elsewhere)."""
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)],
-                                           capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
 @pytest.mark.slow  # real jobs: ~10-15 s each on 2 busy cores
