@@ -80,3 +80,21 @@ def grid_warning(grid) -> str | None:
         return None
     return (f"grid: only {n} of {len(grid.labels)} levels are reliable at this h; F1 on so few positives carries "
             "little weight (a lower h, or a finer grid with grid.points_per_dim=5, gives more)")
+
+
+def share_by_h(n_correct: np.ndarray, n_evaluated: np.ndarray, n_total: int, hs) -> list[dict]:
+    """The share of levels reliable at each h in ``hs``, from (possibly early-stopped) oracle counts.
+
+    A level labelled with early stopping holds ``n_correct`` right of its first ``n_evaluated`` images
+    of D: ``n_correct / n_evaluated`` estimates f, and f lies in ``[n_correct / N, (n_correct + N -
+    n_evaluated) / N]``. So one labelled grid tells, without new oracle work, which h puts a given share
+    of it in the reliable class (``estimate``), and how sure that is (``certain`` <= share <= ``at_most``).
+    """
+    correct = np.asarray(n_correct, dtype=float)
+    seen = np.asarray(n_evaluated, dtype=float)
+    if correct.shape != seen.shape or np.any(correct > seen) or np.any(seen > n_total) or np.any(seen <= 0):
+        raise ValueError("counts must satisfy 0 <= n_correct <= n_evaluated <= n_total with n_evaluated > 0")
+    f_hat = correct / seen
+    low, high = correct / n_total, (correct + n_total - seen) / n_total
+    return [{"h": float(h), "estimate": float(np.mean(f_hat >= h)), "certain": float(np.mean(low >= h)),
+             "at_most": float(np.mean(high >= h))} for h in hs]
