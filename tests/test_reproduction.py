@@ -83,3 +83,20 @@ def test_ablation_claims_from_the_runs(repro, tmp_path):
 
 def test_a_dataset_without_ablations_says_so(repro, tmp_path):
     assert repro.ablation_section(tmp_path, "cifar10")[0] == "Not run for this dataset."
+
+
+def test_commands_are_read_from_the_runs_overrides(repro, tmp_path):
+    folder = tmp_path / "cifar10_h0.73"
+    folder.mkdir()
+    rows = []
+    for i, (sampler, seed) in enumerate((("random", 0), ("gp", 1))):
+        row = _run(i, sampler, "smote", seed, 0.5)
+        row["tags.overrides"] = (f"sampler={sampler} imbalance=smote seed={seed} study=table3 dataset=cifar10 "
+                                 "data_dir=../shared/data progress=False dataset.verification_size=2000 h=0.73")
+        row["params.tracking.uri"] = f"sqlite:///{ROOT}/mlflow_cifar10_h073.db"
+        rows.append(row)
+    pd.DataFrame(rows).to_csv(folder / "table3_runs.csv", index=False)
+    lines = repro.commands_section(folder, "cifar10_h0.73")
+    assert ("MLFLOW_TRACKING_URI=sqlite:///mlflow_cifar10_h073.db experiments/study.sh table3 cifar10 "
+            "dataset.verification_size=2000 h=0.73") in lines
+    assert any(line.endswith("study=table3 dataset=cifar10 out=results/cifar10_h0.73") for line in lines)
