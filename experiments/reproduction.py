@@ -139,6 +139,8 @@ def claim_b(runs: pd.DataFrame) -> tuple[str, list[str]]:
     for sampler in ("random", "gp"):
         both = paired(runs, sampler, "smote_gp", "smote")
         if both.empty:
+            lines.append(f"{sampler} sampling: not judged, no seed has a finished run of both (their training sets "
+                         "hold too few positives to rebalance; see the table's missing cells)")
             continue
         diffs.append(both["diff"].mean())
         lines.append(f"{sampler} sampling: SMOTE-GP {fmt(both['smote_gp'])} vs SMOTE {fmt(both['smote'])}; paired "
@@ -147,12 +149,15 @@ def claim_b(runs: pd.DataFrame) -> tuple[str, list[str]]:
     if not diffs:
         return "not run", []
     verdict = "**confirmed**" if all(d > 0 for d in diffs) else "**not confirmed**"
+    if len(diffs) < 2:
+        verdict += " (judged on one sampler only)"
     return verdict, lines
 
 
 def claim_c(runs: pd.DataFrame) -> tuple[str, list[str]]:
     cells = runs.groupby(["tags.sampler", "tags.imbalance"])["metrics.f1_mean"].agg(["mean", "std", "count"])
-    cells = cells[cells.index.get_level_values(0).isin(["random", "gp"])].sort_values("mean", ascending=False)
+    cells = cells[cells.index.get_level_values(0).isin(["random", "gp"])].dropna(subset=["mean"])
+    cells = cells.sort_values("mean", ascending=False)  # rows whose every job was skipped have no rank
     if ("gp", "smote_gp") not in cells.index:
         return "not run", []
     rank = list(cells.index).index(("gp", "smote_gp")) + 1
