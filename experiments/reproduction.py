@@ -249,9 +249,9 @@ def commands_section(folder: Path, dataset: str) -> list[str]:
 
 
 #: Ablation studies (the paper's Section 4.4, run there on CIFAR-10 only): factor, figure, the paper's claims.
-ABLATIONS = (("ablation_v", "v", 7, "fig7_f1_vs_v.png"),
-             ("ablation_budget", "budget", 8, "fig8_f1_vs_budget.png"),
-             ("ablation_h", "h", 9, "fig9_f1_vs_h.png"))
+ABLATIONS = (("ablation_v", "v", 7, "ablation_v_fig7_f1_vs_v.png"),
+             ("ablation_budget", "budget", 8, "ablation_budget_fig8_f1_vs_budget.png"),
+             ("ablation_h", "h", 9, "ablation_h_fig9_f1_vs_h.png"))
 
 
 def ablation_frame(folder: Path, study: str, factor: str) -> pd.DataFrame:
@@ -396,9 +396,9 @@ def main() -> None:
         if profile.is_file():
             out += ["### Reliability profile of T (each distortion alone)", "", profile.read_text().strip(), ""]
         out += ["### Commands that regenerate these numbers", ""] + commands_section(folder, dataset) + [""]
-        figs = sorted(p.name for p in folder.glob("fig*.png"))
+        figs = sorted(p.name for p in folder.glob("*_fig*.png"))  # <study>_fig<N>_...: the paper's figure N
         if figs:
-            out += ["Figures: " + ", ".join(f"[{f}]({dataset}/{f})" for f in figs), ""]
+            out += ["Figures (each study's own): " + ", ".join(f"[{f}]({dataset}/{f})" for f in figs), ""]
     (results / "REPRODUCTION.md").write_text("\n".join(out) + "\n")
     print(f"wrote {results / 'REPRODUCTION.md'}")
 

@@ -114,9 +114,9 @@ def test_per_predictor_breakdown(table3):
 
 
 def test_figures_6_and_10_exist_and_are_not_blank(table3):
-    for name in ("fig6_positives.png", "fig10_tsne.png", "fig10_projections.png"):
+    for name in ("table3_fig6_positives.png", "table3_fig10_tsne.png", "table3_fig10_projections.png"):
         png_ok(table3.out_dir / name)
-    pos = pd.read_csv(table3.out_dir / "fig6_positives.csv")
+    pos = pd.read_csv(table3.out_dir / "table3_fig6_positives.csv")
     # one R per (sampler, seed): gp finds 0.3 B + seed positives
     gp300 = pos[(pos.sampler == "gp") & (pos.budget == 300)]["positives"]
     assert sorted(gp300) == [90, 91, 92]
@@ -126,8 +126,8 @@ def test_figures_6_and_10_exist_and_are_not_blank(table3):
                                           ("ablation_h", "fig9_f1_vs_h")])
 def test_ablation_figures(store, tmp_path, study, figure):
     rep = report_study(study, "digits", tmp_path, uri=store["uri"], tsne=False)
-    png_ok(tmp_path / f"{figure}.png")
-    numbers = pd.read_csv(tmp_path / f"{figure}.csv")
+    png_ok(tmp_path / f"{study}_{figure}.png")
+    numbers = pd.read_csv(tmp_path / f"{study}_{figure}.csv")
     gp = numbers[numbers.curve == "smote_gp"].sort_values("x")
     assert gp["mean"].to_numpy() == pytest.approx([0.505, 0.555, 0.605])
     if study == "ablation_v":  # SMOTE has no v: one cell, drawn flat
@@ -150,7 +150,7 @@ def test_rebuild_from_csv_without_the_store(table3, tmp_path):
     merged = a.merge(b, on=["sampler", "imbalance"], suffixes=("", "_b"))
     assert len(merged) == 6 and np.allclose(merged["f1_mean"], merged["f1_mean_b"])
     assert len(b) == 2 * len(DEFAULT_STUDIES["table3"]["imbalance"])  # every documented cell is listed
-    assert (out / "fig10_tsne.png").is_file()
+    assert (out / "table3_fig10_tsne.png").is_file()
     assert rep.table is not None and (b["n_seeds"] == 0).sum() == len(b) - 6
 
 
@@ -207,3 +207,13 @@ def test_report_expects_every_job_of_the_shipped_studies(study, jobs):
     assert s.source.endswith(f"{study}.yaml")
     _, cells = expected_cells(pd.DataFrame(), s)
     assert len(cells) * len(s.seeds) == jobs
+
+
+def test_studies_sharing_a_folder_keep_their_own_figures(store, tmp_path):
+    """Every study of a dataset reports into results/<dataset>/: one must not overwrite another's figures."""
+    report_study("table3", "mnist", tmp_path, uri=store["uri"], conf_dir=store["conf"], tsne=False)
+    before = (tmp_path / "table3_fig6_positives.csv").read_bytes()
+    report_study("ablation_budget", "digits", tmp_path, uri=store["uri"], tsne=False)
+    assert (tmp_path / "table3_fig6_positives.csv").read_bytes() == before
+    assert (tmp_path / "ablation_budget_fig8_f1_vs_budget.png").is_file()
+    assert not list(tmp_path.glob("fig*.png"))  # no unprefixed, shared names

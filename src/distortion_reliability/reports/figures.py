@@ -191,7 +191,7 @@ def _read(fetch: Fetch, row: Mapping, name: str) -> pd.DataFrame | None:
 
 
 def figure10(df: pd.DataFrame, fetch: Fetch, out_dir: str | Path, dataset: str = "",
-             max_synthetic: int = 400, seed: int = 0, tsne_iter: int = 1000) -> list[Path]:
+             max_synthetic: int = 400, seed: int = 0, tsne_iter: int = 1000, prefix: str = "") -> list[Path]:
     """Original and synthetic positives per SMOTE-family method: a t-SNE panel grid (the paper's view) and
     the same points projected on pairs of distortions in natural units.
 
@@ -248,7 +248,7 @@ def figure10(df: pd.DataFrame, fetch: Fetch, out_dir: str | Path, dataset: str =
     out = Path(out_dir)
     sampler, seedv = norm_value(factor_series(runs, "sampler").iloc[0]), norm_value(factor_series(runs, "seed").iloc[0])
     pd.DataFrame(np.column_stack([emb, np.r_[np.where(real_y == 1, 1, 0), np.full(len(emb) - len(real), 2)]]),
-                 columns=["tsne_1", "tsne_2", "kind"]).to_csv(out / "fig10_tsne.csv", index=False)
+                 columns=["tsne_1", "tsne_2", "kind"]).to_csv(out / f"{prefix}fig10_tsne.csv", index=False)
     titles = ["original R"] + [m for m, _, _ in panels]
     n = len(titles)
     ncol = min(4, n)
@@ -272,7 +272,7 @@ def figure10(df: pd.DataFrame, fetch: Fetch, out_dir: str | Path, dataset: str =
         fig.legend(handles, labels, loc="lower center", ncol=3, bbox_to_anchor=(0.5, -0.02))
         fig.suptitle(f"Figure 10 — t-SNE of real and synthetic levels ({dataset} sampler={sampler} seed={seedv})")
         fig.tight_layout(rect=(0, 0.04, 1, 1))
-        paths.append(save(fig, out / "fig10_tsne.png"))
+        paths.append(save(fig, out / f"{prefix}fig10_tsne.png"))
         # the same points on pairs of distortions, natural units
         d = len(names)
         pairs = [(i, i + 1) for i in range(0, d - 1, 2)] or [(0, 0)]
@@ -309,5 +309,5 @@ def figure10(df: pd.DataFrame, fetch: Fetch, out_dir: str | Path, dataset: str =
         fig.suptitle(f"Figure 10 (natural units) — the same levels projected on pairs of distortions "
                      f"({dataset} sampler={sampler} seed={seedv})")
         fig.tight_layout(rect=(0, 0.03, 1, 0.98))
-        paths.append(save(fig, out / "fig10_projections.png"))
+        paths.append(save(fig, out / f"{prefix}fig10_projections.png"))
     return paths
