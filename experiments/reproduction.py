@@ -234,7 +234,8 @@ _STUDY_KEYS = {"study", "dataset", "data_dir", "progress", "sampler", "imbalance
 
 def commands_section(folder: Path, dataset: str) -> list[str]:
     """The exact commands behind this folder's numbers, read from the runs' own overrides."""
-    lines = []
+    lines, common_extra = [], []
+    name = folder.name.split("_h")[0]
     for path in sorted(folder.glob("*_runs.csv")):
         study = path.name[: -len("_runs.csv")]
         runs = load_runs(folder, study)
@@ -249,11 +250,21 @@ def commands_section(folder: Path, dataset: str) -> list[str]:
         env = f"MLFLOW_TRACKING_URI={str(uri[0]).replace('sqlite:///' + root + '/', 'sqlite:///')} " if len(uri) else ""
         name = folder.name.split("_h")[0]
         out = f" out=results/{folder.name}" if folder.name != name else ""
+        if study == "table3":
+            common_extra = [o for o in extra if not o.startswith("dataset=")]
         lines += [f"{env}experiments/study.sh {study} {name} {' '.join(extra)}".rstrip(),
                   f"{env}.venv/bin/python -m distortion_reliability.report study={study} dataset={name}{out}"]
-    if (folder / "map").is_dir():
-        lines.append(f"# the map and profile: .venv/bin/python -m distortion_reliability.report map dataset=... out="
-                     f"results/{folder.name}/map (see results/{folder.name}/map/reliability_profile.md)")
+    profile = folder / "map" / "reliability_profile.md"
+    if profile.is_file():
+        import re
+
+        text = profile.read_text()
+        res = re.search(r"(\d+)×\d+ per pair", text)
+        points = re.search(r"(\d+) points per domain", text)
+        data_dir = " data_dir=../shared/data" if name != "digits" else ""
+        settings = (f" resolution={res.group(1)}" if res else "") + (f" profile_points={points.group(1)}" if points else "")
+        lines.append(f".venv/bin/python -m distortion_reliability.report map dataset={name}{data_dir} "
+                     f"{' '.join(common_extra)}{settings} out=results/{folder.name}/map".replace("  ", " "))
     return ["```bash", *lines, "```"] if lines else []
 
 
@@ -404,7 +415,10 @@ def main() -> None:
         out += ablation_section(folder, dataset)
         profile = folder / "map" / "reliability_profile.md"
         if profile.is_file():
-            out += ["### Reliability profile of T (each distortion alone)", "", profile.read_text().strip(), ""]
+            out += ["### Reliability profile of T (each distortion alone)", "",
+                    profile.read_text().strip().replace("# Reliability profile", "#### Reliability profile", 1), ""]
+            out += [f"![{name}]({dataset}/map/{name}.png)" for name in ("reliability_profile", "reliability_map")
+                    if (folder / "map" / f"{name}.png").is_file()] + [""]
         out += ["### Commands that regenerate these numbers", ""] + commands_section(folder, dataset) + [""]
         figs = sorted(p.name for p in folder.glob("*_fig*.png"))  # <study>_fig<N>_...: the paper's figure N
         if figs:
