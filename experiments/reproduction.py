@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,8 @@ import pandas as pd
 from distortion_reliability.reports.figures import f1_vs_table
 from distortion_reliability.reports.runs import paper_f1
 
-PAPER = Path(__file__).resolve().parents[1] / "src" / "distortion_reliability" / "reports" / "paper_tables.csv"
+ROOT = Path(__file__).resolve().parents[1]
+PAPER = ROOT / "src" / "distortion_reliability" / "reports" / "paper_tables.csv"
 #: Datasets in the paper's order; a folder like ``mnist_h0.74`` (the same study at another h, its own
 #: MLflow store) follows its dataset.
 DATASETS = ("digits", "mnist", "cifar10")
@@ -195,16 +197,15 @@ def ours_section(runs: pd.DataFrame, folder: Path) -> list[str]:
         seeds=("tags.seed", "nunique"))
     rows = ["| sampler | imbalance | F1 (mean ± std) | positives sampled | seeds | paired vs GP + SMOTE-GP |",
             "|---|---|---|---|---|---|"]
-    base = sub[(sub["tags.sampler"] == "gp") & (sub["tags.imbalance"] == "smote_gp")].groupby("tags.seed")[
-        "metrics.f1_mean"].mean()
+    f1 = per_seed.set_index(["tags.sampler", "tags.imbalance", "tags.seed"])["metrics.f1_mean"]
+    base = f1.get(("gp", "smote_gp"), pd.Series(dtype=float))
     paper_rows = runs[runs["tags.sampler"].isin(["random", "gp"])]
     best_table_row = paper_rows.groupby(["tags.sampler", "tags.imbalance"])["metrics.f1_mean"].mean().max()
     beats = []
     for (sampler, imbalance), row in cells.iterrows():
         if imbalance not in ("smote", "smote_gp"):
             continue
-        mine = sub[(sub["tags.sampler"] == sampler) & (sub["tags.imbalance"] == imbalance)].groupby("tags.seed")[
-            "metrics.f1_mean"].mean()
+        mine = f1.loc[(sampler, imbalance)]
         diff = (mine - base).dropna()
         versus = "—" if (sampler, imbalance) == ("gp", "smote_gp") or diff.empty else \
             f"{fmt(diff)} (t = {t_stat(diff)}; better on {int((diff > 0).sum())} of {len(diff)} seeds)"
@@ -236,6 +237,7 @@ def commands_section(folder: Path, dataset: str) -> list[str]:
     """The exact commands behind this folder's numbers, read from the runs' own overrides."""
     lines, common_extra = [], []
     name = folder.name.split("_h")[0]
+    out = f" out=results/{folder.name}" if folder.name != name else ""
     for path in sorted(folder.glob("*_runs.csv")):
         study = path.name[: -len("_runs.csv")]
         runs = load_runs(folder, study)
@@ -246,18 +248,13 @@ def commands_section(folder: Path, dataset: str) -> list[str]:
         swept_h = runs["tags.h"].nunique() > 1 if "tags.h" in runs else False
         extra = sorted(o for o in common if o.split("=")[0] not in _STUDY_KEYS or (o.startswith("h=") and not swept_h))
         uri = runs["params.tracking.uri"].dropna().unique() if "params.tracking.uri" in runs else []
-        root = str(Path(__file__).resolve().parents[1])
-        env = f"MLFLOW_TRACKING_URI={str(uri[0]).replace('sqlite:///' + root + '/', 'sqlite:///')} " if len(uri) else ""
-        name = folder.name.split("_h")[0]
-        out = f" out=results/{folder.name}" if folder.name != name else ""
+        env = f"MLFLOW_TRACKING_URI={str(uri[0]).replace(f'sqlite:///{ROOT}/', 'sqlite:///')} " if len(uri) else ""
         if study == "table3":
             common_extra = [o for o in extra if not o.startswith("dataset=")]
         lines += [f"{env}experiments/study.sh {study} {name} {' '.join(extra)}".rstrip(),
                   f"{env}.venv/bin/python -m distortion_reliability.report study={study} dataset={name}{out}"]
     profile = folder / "map" / "reliability_profile.md"
     if profile.is_file():
-        import re
-
         text = profile.read_text()
         res = re.search(r"(\d+)×\d+ per pair", text)
         points = re.search(r"(\d+) points per domain", text)
@@ -269,6 +266,7 @@ def commands_section(folder: Path, dataset: str) -> list[str]:
 
 
 #: Ablation studies (the paper's Section 4.4, run there on CIFAR-10 only): factor, figure, the paper's claims.
+SYMBOL = {"v": "v", "budget": "I", "h": "h"}
 ABLATIONS = (("ablation_v", "v", 7, "ablation_v_fig7_f1_vs_v.png"),
              ("ablation_budget", "budget", 8, "ablation_budget_fig8_f1_vs_budget.png"),
              ("ablation_h", "h", 9, "ablation_h_fig9_f1_vs_h.png"))
@@ -287,18 +285,17 @@ def ablation_rows(table: pd.DataFrame) -> tuple[list[str], pd.DataFrame]:
     """One row per factor value: SMOTE-GP, SMOTE (mean ± std over seeds) and their paired difference."""
     gp, sm = table[table["curve"] == "smote_gp"], table[table["curve"] == "smote"]
     smote_has_x = sm["x"].notna().any()
-    rows, diffs = [], {}
+    rows, means = [], []
     for x in sorted(gp["x"].dropna().unique()):
-        a = gp[gp["x"] == x].groupby("seed")["f1"].mean()
-        b = (sm[sm["x"] == x] if smote_has_x else sm).groupby("seed")["f1"].mean()
+        at_x_gp = gp[gp["x"] == x]
+        at_x_sm = sm[sm["x"] == x] if smote_has_x else sm  # SMOTE has no v: the same runs at every v
+        a, b = at_x_gp.groupby("seed")["f1"].mean(), at_x_sm.groupby("seed")["f1"].mean()
         both = pd.concat({"a": a, "b": b}, axis=1).dropna()
         d = both["a"] - both["b"]
-        diffs[x] = d
         rows.append(f"| {x:g} | {fmt(a)} | {fmt(b)} | {fmt(d)} (t = {t_stat(d)}; better on {int((d > 0).sum())} "
                     f"of {len(d)} seeds) |")
-    return rows, pd.DataFrame({"x": list(diffs), "diff": [d.mean() for d in diffs.values()],
-                               "smote_gp": [gp[gp["x"] == x]["f1"].mean() for x in diffs],
-                               "smote": [(sm[sm["x"] == x] if smote_has_x else sm)["f1"].mean() for x in diffs]})
+        means.append({"x": x, "diff": d.mean(), "smote_gp": at_x_gp["f1"].mean(), "smote": at_x_sm["f1"].mean()})
+    return rows, pd.DataFrame(means, columns=["x", "diff", "smote_gp", "smote"])
 
 
 def ablation_claims(factor: str, means: pd.DataFrame) -> list[str]:
@@ -306,7 +303,7 @@ def ablation_claims(factor: str, means: pd.DataFrame) -> list[str]:
         return []
     wins = int((means["diff"] > 0).sum())
     verdict = "**confirmed**" if wins == len(means) else "**not confirmed**"
-    name = {"v": "v", "budget": "I", "h": "h"}[factor]
+    name = SYMBOL[factor]
     lines = [f"SMOTE-GP beats SMOTE at every {name} (paired mean difference > 0): {verdict} — at {wins} of "
              f"{len(means)} values"]
     lo, hi = means.iloc[0], means.iloc[-1]
@@ -334,7 +331,7 @@ def ablation_section(folder: Path, dataset: str) -> list[str]:
         if table.empty:
             continue
         rows, means = ablation_rows(table)
-        name = {"v": "v", "budget": "I", "h": "h"}[factor]
+        name = SYMBOL[factor]
         out += [f"#### Figure {number} — F1 vs {name} (`{study}`, GP sampling)", "",
                 f"| {name} | SMOTE-GP | SMOTE | SMOTE-GP - SMOTE, paired over seeds |", "|---|---|---|---|", *rows, ""]
         out += [f"- {line}" for line in ablation_claims(factor, means)]
@@ -354,7 +351,9 @@ def setting_section(runs: pd.DataFrame) -> list[str]:
              f"- grid (Appendix A style): {grid_pos} positive / {grid_neg} negative of {grid_pos + grid_neg} "
              f"({100 * grid_pos / (grid_pos + grid_neg):.1f} % reliable)"]
     secs = {}
-    grid_label = "labelling the grid (max over jobs; ~0 where an earlier run had cached it)"
+    # the seconds stored with the grid artifact: less than a cold labelling when the oracle's
+    # per-level counts were already cached (e.g. digits, whose grid a default run had labelled)
+    grid_label = "labelling the grid (as recorded when its artifact was written)"
     for col, label in (("metrics.seconds_grid_labelling", grid_label),
                        ("metrics.seconds_sampling", "one sampler run of 600 levels (max over runs)"),
                        ("metrics.seconds_gp_overhead", "of which GP overhead (max)"),
