@@ -36,7 +36,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))  # runnable without an install, like the other benchmarks
 
-from distortion_reliability.pipeline import compose_config, instantiate_group  # noqa: E402
+from distortion_reliability.build import build as build_object  # noqa: E402
+from distortion_reliability.config import compose_config  # noqa: E402
 from distortion_reliability.sampling.synthetic import PAPER_BOX, SYNTHETIC_H, synthetic_accuracy  # noqa: E402
 
 SAMPLERS = ("gp", "gp_sqrt", "gp_batch", "straddle")
@@ -58,7 +59,7 @@ LEVERS = {
 
 def build(name: str, budget: int, overrides=()):
     cfg = compose_config([f"sampler={name}", f"sampler.budget={budget}", "progress=false", "device=cpu", *overrides])
-    return instantiate_group(cfg.sampler, "sampler")
+    return build_object("sampler", cfg.sampler)
 
 
 def measure(sampler, seed: int) -> dict:

@@ -31,9 +31,9 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
 from distortion_reliability.allocator import keep_freed_memory
+from distortion_reliability.build import build
 from distortion_reliability.config import compose_config
 from distortion_reliability.oracle import Oracle
-from distortion_reliability.pipeline import instantiate_group
 
 
 class NaiveDistorted(Dataset):
@@ -106,15 +106,15 @@ def main() -> int:
     cfg = compose_config(["dataset=mnist", "model=lenet5", "distortion=paper", f"data_dir={data_dir}",
                           f"dataset.verification_size={args.n}"])
     try:
-        ds = instantiate_group(cfg.dataset, "dataset", data_dir=data_dir)
+        ds = build("dataset", cfg.dataset, data_dir=data_dir)
         vset = ds.verification_set(seed=0)
-        model = instantiate_group(cfg.model, "model")(dataset=ds, cache_dir=tempfile.mkdtemp(), device="cpu",
+        model = build("model", cfg.model)(dataset=ds, cache_dir=tempfile.mkdtemp(), device="cpu",
                                                       progress=False)
     except FileNotFoundError as err:
         print(f"skipped: MNIST / LeNet-5 not found ({err})")
         return 0
     net = model.module.eval()
-    space = instantiate_group(cfg.distortion, "distortion")
+    space = build("distortion", cfg.distortion)
     rng = np.random.default_rng(0)
     levels = space.box.sample_uniform(args.levels, rng)
     levels[:, space.names.index("rain")] = 0.0  # the naive pipeline has no rain: compare like with like
@@ -174,7 +174,7 @@ def main() -> int:
         rates = {}
         for kind, file in (("torchscript", "lenet5.ts"), ("onnx", "lenet5.onnx")):
             kcfg = compose_config([f"model={kind}", f"model.checkpoint={tmp}/{file}"])
-            exported = instantiate_group(kcfg.model, "model")(dataset=ds, cache_dir=tmp, device="cpu", progress=False)
+            exported = build("model", kcfg.model)(dataset=ds, cache_dir=tmp, device="cpu", progress=False)
             ok = Oracle(exported.module, images, labels, space, cache_dir=None, batch_size=batch_size,
                         precision="bf16", progress=False)
             f_kind = ok.accuracy(levels[:1])  # warm-up

@@ -12,7 +12,7 @@ with h = 0.9: the reliable region {f >= h} is a curved (banana-shaped, non-conve
 4^6 = 4,096-level grid ``Box.grid(4)`` (96 positives, 2.3 %).
 
 Every method is built the way the runner builds it: ``compose_config(["imbalance=<name>", ...])`` then
-``build_method`` (Hydra ``instantiate`` of the YAML's ``_target_``), the predictors from
+``build("imbalance", ...)`` (the gateway, from the YAML's ``_target_``), the predictors from
 ``conf/predictors/paper.yaml`` with ``seed=<seed>``. The methods are every ``conf/imbalance/*.yaml``
 but ``sv`` (the generic smote-variants adapter), plus two extra rows, ``smote_gp_v0.05`` and
 ``smote_gp_fill``: SMOTE-GP at CIFAR-10's threshold and in fill mode (plain Hydra overrides).
@@ -32,10 +32,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from distortion_reliability.build import build as build_object
 from distortion_reliability.config import compose_config, conf_dir
 from distortion_reliability.errors import CannotRebalanceError
-from distortion_reliability.imbalance import build_method
-from distortion_reliability.predictors import build_predictors
 from distortion_reliability.scoring import score_predictors
 from distortion_reliability.space import Box
 
@@ -73,7 +72,7 @@ def method_names() -> list[str]:
 
 def build(label: str, *extra: str):
     """The method behind a table row, built from the composed config like the runner does."""
-    return build_method(compose_config(VARIANTS.get(label, [f"imbalance={label}"]) + list(extra)).imbalance)
+    return build_object("imbalance", compose_config(VARIANTS.get(label, [f"imbalance={label}"]) + list(extra)).imbalance)
 
 
 def synthetic_precision(X: np.ndarray, y: np.ndarray, f: np.ndarray, label: str, *extra: str) -> tuple[int, float]:
@@ -102,7 +101,7 @@ def main() -> None:
         try:
             method = build(name)
             for seed in args.seeds:
-                predictors = build_predictors(compose_config([f"seed={seed}"]).predictors)
+                predictors = build_object("predictors", compose_config([f"seed={seed}"]).predictors)
                 fitted = method.fit_predictors(X, y, f, predictors, seed=seed)
                 kept.setdefault(name, []).append(method.stats_["n_synthetic_kept"])
                 table = score_predictors(fitted, grid, y_grid)

@@ -52,7 +52,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))  # runnable without an install, like the other benchmarks
 
 from distortion_reliability.errors import CannotRebalanceError  # noqa: E402
-from distortion_reliability.pipeline import CONF_DIR, compose_config, instantiate_group  # noqa: E402
+from distortion_reliability.build import build  # noqa: E402
+from distortion_reliability.config import compose_config, conf_dir  # noqa: E402
 from distortion_reliability.sampling.metrics import coverage, spread  # noqa: E402
 from distortion_reliability.sampling.synthetic import (  # noqa: E402
     PAPER_BOX,
@@ -67,21 +68,19 @@ PAPER_SAMPLERS = ("random", "gp")  # what the paper compares; the others are our
 
 def sampler_names() -> list[str]:
     """Every sampler config shipped in conf/sampler/ (random and gp first)."""
-    stems = sorted(p.stem for p in (Path(CONF_DIR) / "sampler").glob("*.yaml"))
+    stems = sorted(p.stem for p in (conf_dir() / "sampler").glob("*.yaml"))
     return [s for s in PAPER_SAMPLERS if s in stems] + [s for s in stems if s not in PAPER_SAMPLERS]
 
 
 def build_sampler(name: str, budget: int, overrides=()):
     cfg = compose_config([f"sampler={name}", f"sampler.budget={budget}", "progress=false", "device=cpu", *overrides])
-    return instantiate_group(cfg.sampler, "sampler")
+    return build("sampler", cfg.sampler)
 
 
 def build_method_and_predictors(overrides=()):
     """SMOTE-GP and the paper's five predictors, from their configs (a dataset's smote_gp_v applies)."""
-    from distortion_reliability.predictors import build_predictors
-
     cfg = compose_config(["imbalance=smote_gp", "predictors=paper", "progress=false", *overrides])
-    return (lambda: instantiate_group(cfg.imbalance, "imbalance")), (lambda: build_predictors(cfg.predictors))
+    return (lambda: build("imbalance", cfg.imbalance)), (lambda: build("predictors", cfg.predictors))
 
 
 def f1_smote_gp(result, box, grid_levels, grid_labels, seed: int, dataset_overrides=()) -> float:
@@ -150,13 +149,13 @@ def figures(rows: dict, label: str, budget: int, out: Path, title: str) -> None:
 
 def real_dataset(overrides: list[str]):
     """The pipeline's oracle and 4^6 grid for a dataset config (cached grid, fresh oracle calls while sampling)."""
-    from distortion_reliability.artifacts import ArtifactStore
-    from distortion_reliability.pipeline import build_components, build_grid, build_oracle
+    from distortion_reliability.stages import GridStage, Job, OracleStage
 
     cfg = compose_config([*overrides, "device=cpu", "threads=1", "progress=false"])
-    components = build_components(cfg)
-    bundle = build_oracle(cfg, components)
-    grid = build_grid(bundle, int(cfg.grid.points_per_dim), ArtifactStore(cfg.cache_dir))
+    job = Job.from_config(cfg)
+    OracleStage(job).run()
+    GridStage(job).run()
+    bundle, grid = job.bundle, job.grid
     bundle.oracle.cache = None  # fresh evaluations only while sampling, so oracle time is real
     return bundle, grid, int(cfg.grid.points_per_dim)
 

@@ -15,8 +15,9 @@ import argparse
 
 import numpy as np
 
-from distortion_reliability import pipeline
 from distortion_reliability.advice import share_by_h
+from distortion_reliability.config import compose_config
+from distortion_reliability.stages import Job, OracleStage
 
 
 def main() -> None:
@@ -25,8 +26,9 @@ def main() -> None:
     parser.add_argument("--lowest", type=float, default=0.5, help="lowest h to print")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of the run whose grid was labelled")
     args = parser.parse_args()
-    cfg = pipeline.compose_config(args.overrides)
-    bundle = pipeline.build_oracle(cfg)
+    job = Job.from_config(compose_config(args.overrides))
+    OracleStage(job).run()
+    bundle, cfg = job.bundle, job.cfg
     oracle = bundle.oracle
     levels = bundle.box.grid(int(cfg.grid.points_per_dim))
     counts = [oracle.cache.get(level, oracle.n) if oracle.cache is not None else None for level in levels]

@@ -1,7 +1,8 @@
 """Every config composes and instantiates; root keys are typed and checked once.
 
 Like lightning-hydra-template's test_configs.py: each option of each group is composed through
-Hydra and built with ``hydra.utils.instantiate`` from its ``_target_`` (no oracle, no data read),
+Hydra and built through the one gateway, ``build(group, node)``, from its ``_target_`` (no oracle,
+no data read),
 so a YAML key that drifted from the code fails here, the way a user would hit it.
 """
 
@@ -14,9 +15,10 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from distortion_reliability.config import GROUPS, RootSchema, compose_config, conf_dir, resolve_model_config, validate
+from distortion_reliability.build import build, label_of, resolve_model_config
+from distortion_reliability.config import GROUPS, RootSchema, compose_config, conf_dir, validate
 from distortion_reliability.errors import ConfigError
-from distortion_reliability.pipeline import build_components, instantiate_group
+from distortion_reliability.stages import Job
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,7 +47,7 @@ def test_default_config_is_the_offline_embedded_default():
 
 
 def test_default_components_build_without_io(tmp_path):
-    comp = build_components(compose_config([f"data_dir={tmp_path}", f"cache_dir={tmp_path}/cache"]))
+    comp = Job.from_config(compose_config([f"data_dir={tmp_path}", f"cache_dir={tmp_path}/cache"]))
     assert comp.labels["sampler"] == "gp" and comp.labels["model"] == "small_cnn"
     assert set(comp.predictors) == {"dt", "rf", "lr", "svm", "nn"}
     assert comp.space.box.d == 6
@@ -55,44 +57,56 @@ def test_default_components_build_without_io(tmp_path):
 @pytest.mark.parametrize("dataset", options("dataset"))
 def test_each_dataset_instantiates_with_its_default_model(dataset, tmp_path):
     cfg = compose_config([f"dataset={dataset}"])
-    ds = instantiate_group(cfg.dataset, "dataset", data_dir=str(tmp_path))  # reads no file yet
+    ds = build("dataset", cfg.dataset, data_dir=str(tmp_path))  # reads no file yet
     assert ds.h == pytest.approx(cfg.h)
     model = resolve_model_config(cfg)
     assert model.name == cfg.dataset.default_model
-    assert callable(instantiate_group(model, "model"))
+    factory = build("model", cfg.model)  # model: auto resolved by the gateway
+    assert callable(factory) and factory.label == cfg.dataset.default_model == label_of("model", cfg.model)
 
 
 @pytest.mark.parametrize("model", [m for m in options("model") if m != "auto"])
 def test_each_model_option_instantiates_a_factory(model):
     cfg = compose_config([f"model={model}"])
-    assert callable(instantiate_group(cfg.model, "model"))
+    assert callable(build("model", cfg.model))
 
 
 @pytest.mark.parametrize("group", ["distortion", "sampler", "imbalance"])
 def test_each_option_instantiates(group):
     for option in options(group):
         cfg = compose_config([f"{group}={option}"])
-        assert instantiate_group(cfg[group], group) is not None, option
+        built = build(group, cfg[group])
+        assert built is not None and built.label == option, option
 
 
 def test_each_predictors_option_builds():
-    from distortion_reliability.predictors import build_predictors
-
     for option in options("predictors"):
-        built = build_predictors(compose_config([f"predictors={option}"]).predictors)
-        assert built and all(hasattr(p, "fit") for p in built.values())
+        built = build("predictors", compose_config([f"predictors={option}"]).predictors)
+        assert built and all(hasattr(p, "fit") for p in built.values()) and built.label == option
+
+
+@pytest.mark.parametrize("group", [g for g in GROUPS + ("tracking",)])
+def test_every_option_of_every_group_builds_through_the_gateway(group, tmp_path):
+    """One function builds them all: name dropped, auto resolved, the result labelled with its option."""
+    for option in options(group):
+        cfg = compose_config([f"{group}={option}", f"data_dir={tmp_path}"])
+        runtime = {"data_dir": tmp_path} if group == "dataset" else {}
+        built = build(group, cfg[group], **runtime)
+        expected = cfg.dataset.default_model if option == "auto" else option
+        assert built.label == expected, (group, option)
+        assert not (isinstance(built, dict) and "name" in built), (group, option)
 
 
 @pytest.mark.parametrize("experiment", options("experiment"))
 def test_each_experiment_composes_and_builds(experiment, tmp_path):
     cfg = compose_config([f"experiment={experiment}", f"data_dir={tmp_path}"])
-    comp = build_components(cfg)
+    comp = Job.from_config(cfg)
     assert comp.labels["model"] == cfg.dataset.default_model or comp.labels["model"] == cfg.model.name
 
 
 def test_sampler_label_is_the_chosen_option_not_the_parent_config():
     cfg = compose_config(["sampler=gp_sqrt"], return_hydra_config=True)
-    comp = build_components(cfg)
+    comp = Job.from_config(cfg)
     assert comp.labels["sampler"] == "gp_sqrt"
 
 
@@ -144,7 +158,7 @@ def test_validate_returns_typed_settings():
                                       "+sampler.bogus=1", "+imbalance.bogus=1"])
 def test_bad_group_settings_fail_when_built(override, tmp_path):
     with pytest.raises(ConfigError):
-        comp = build_components(compose_config([override, f"data_dir={tmp_path}"]))
+        comp = Job.from_config(compose_config([override, f"data_dir={tmp_path}"]))
         # some estimators check their parameters only when fitted
         import numpy as np
 

@@ -25,12 +25,12 @@ from distortion_reliability.data import (
     ImageFolder,
     Imagenette,
     TinyImageNet,
-    instantiate_dataset,
     read_idx,
     resolve_data_dir,
 )
-from distortion_reliability.errors import ConfigError, DataNotFoundError, UnknownNameError
-from distortion_reliability.pipeline import compose_config
+from distortion_reliability.build import build
+from distortion_reliability.config import compose_config
+from distortion_reliability.errors import ConfigError, DataNotFoundError
 
 torch.set_num_threads(1)
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -103,7 +103,7 @@ def test_every_dataset_config_composes_and_instantiates_without_reading_files(na
         if "_open" in vars(cls):
             monkeypatch.setattr(cls, "_open", no_reading)
     cfg = compose_config([f"dataset={name}"])
-    ds = instantiate_dataset(cfg.dataset, data_dir=tmp_path / "absent")
+    ds = build("dataset", cfg.dataset, data_dir=tmp_path / "absent")
     facts = yaml_of(name)
     assert ds.name == facts["name"] == name  # the class knows its name; the YAML keeps it as label
     assert ds.h == facts["h"] and 0 < ds.h < 1
@@ -126,28 +126,28 @@ def test_table_2_facts_live_in_the_yaml():
 def test_overrides_reach_the_object():
     cfg = compose_config(["dataset=mnist", "dataset.h=0.95", "dataset.verification_size=100",
                           "dataset.default_model=small_cnn", "+dataset.smote_gp_v=0.01"])
-    ds = instantiate_dataset(cfg.dataset, data_dir="/nowhere")
+    ds = build("dataset", cfg.dataset, data_dir="/nowhere")
     assert (ds.h, ds.verification_size, ds.default_model, ds.smote_gp_v) == (0.95, 100, "small_cnn", 0.01)
-    digits = instantiate_dataset(compose_config(["dataset.verification_size=50", "dataset.split_seed=1"]).dataset)
+    digits = build("dataset", compose_config(["dataset.verification_size=50", "dataset.split_seed=1"]).dataset)
     d = digits.verification_set(0)
     assert len(d) == 50 and d.spec["options"] == {"split_seed": 1, "test_fraction": 0.5}
 
 
 def test_bad_dataset_settings_are_one_config_error():
     with pytest.raises(ConfigError, match="dataset.verification_size"):
-        instantiate_dataset(compose_config(["dataset.verification_size=0"]).dataset)
+        build("dataset", compose_config(["dataset.verification_size=0"]).dataset)
     with pytest.raises(ConfigError, match="dataset.test_fraction"):
-        instantiate_dataset(compose_config(["dataset.test_fraction=1.5"]).dataset)
+        build("dataset", compose_config(["dataset.test_fraction=1.5"]).dataset)
     with pytest.raises(ConfigError, match="dataset.mode"):
-        instantiate_dataset(compose_config(["dataset=image_folder", "dataset.mode=CMYK"]).dataset)
+        build("dataset", compose_config(["dataset=image_folder", "dataset.mode=CMYK"]).dataset)
     with pytest.raises(ConfigError, match="dataset.size"):
-        instantiate_dataset(compose_config(["dataset=imagenette", "dataset.size=1px"]).dataset)
+        build("dataset", compose_config(["dataset=imagenette", "dataset.size=1px"]).dataset)
     with pytest.raises(ConfigError, match="bogus"):  # a key the class does not take
-        instantiate_dataset(compose_config(["+dataset.bogus=1"]).dataset)
+        build("dataset", compose_config(["+dataset.bogus=1"]).dataset)
     with pytest.raises(ConfigError, match=r"dataset\.split"):
         Digits(split="validation")
     with pytest.raises(ConfigError, match=r"dataset\.split.*validation"):
-        instantiate_dataset(compose_config(["+dataset.split=validation"]).dataset)
+        build("dataset", compose_config(["+dataset.split=validation"]).dataset)
     with pytest.raises(ConfigError, match=r"dataset\.digits\.split"):
         Digits().load("validation")
 
@@ -158,7 +158,7 @@ def test_a_user_dataset_is_a_class_and_a_yaml(tmp_path):
              x_test=np.full((6, 5, 5, 1), 255, np.uint8), y_test=np.array([1, 0, 1, 0, 1, 0]))
     node = {"_target_": f"{__name__}.Parts", "name": "parts", "npz": "parts.npz", "h": 0.9,
             "verification_size": 4, "default_model": "small_cnn"}
-    ds = instantiate_dataset(node, data_dir=tmp_path)
+    ds = build("dataset", node, data_dir=tmp_path)
     d = ds.verification_set(seed=0)
     assert ds.name == "parts" and d.images.shape == (4, 1, 5, 5) and float(d.images.min()) == 1.0
     assert d.spec["options"] == {"npz": "parts.npz"} and ds.classes == ["ok", "scratch"]
@@ -240,7 +240,7 @@ def test_verification_set_is_seeded_and_prefix_stable():
 
 def test_verification_spec_is_unchanged_by_the_move_to_configs():
     """The oracle's cache keys hold D's spec: the YAML-built digits D has the spec the name-based code gave."""
-    d = instantiate_dataset(compose_config().dataset).verification_set(0)
+    d = build("dataset", compose_config().dataset).verification_set(0)
     assert d.spec == {"name": "digits", "split": "test", "size": 899, "seed": 0,
                       "source_fingerprint": "27672141620c1f97", "options": {"split_seed": 0, "test_fraction": 0.5}}
     assert d.fingerprint == "c0226e465b9e4596"
@@ -516,30 +516,12 @@ def test_imagenette_layout_resizes_shorter_side_then_center_crops(tmp_path):
     assert ds.image_size == 16
 
 
-# ------------------------------------------------------------------------------------------ name-based helpers
-
-
-def test_legacy_name_helpers_still_work_without_facts(tmp_path):
-    """pipeline/models still call these; they map names to classes and hold no fact."""
-    assert len(data.load_split("digits", "test")) == 899
-    assert len(data.verification_set("digits", size=10, seed=1)) == 10
-    assert data.held_out_split("imagenette") == "val" and data.held_out_split("cifar10") == "test"
-    d = data.verification_set_from_config(OmegaConf.to_container(compose_config().dataset, resolve=True))
-    assert len(d) == 899 and d.spec["options"] == {"split_seed": 0, "test_fraction": 0.5}
-    assert data.loader_options(yaml_of("imagenette")) == {"size": "320px", "resize_size": 256, "image_size": 224}
-    with pytest.raises(UnknownNameError) as info:
-        data.load_split("mnsit", "test")
-    assert "mnsit" in str(info.value) and "mnist" in str(info.value)
-    with pytest.raises(ConfigError, match="digits option"):
-        data.load_split("digits", "test", root="x")
-
-
 # ------------------------------------------------------------------------------------------ real data
 
 
 @pytest.mark.realdata
 def test_real_mnist_verification_set(shared_data):
-    ds = instantiate_dataset(compose_config(["dataset=mnist"]).dataset, data_dir=shared_data)
+    ds = build("dataset", compose_config(["dataset=mnist"]).dataset, data_dir=shared_data)
     d = ds.verification_set(0)
     assert d.images.shape == (6000, 1, 28, 28) and d.labels.min() == 0 and d.labels.max() == 9
     assert 0.12 < float(d.images.mean()) < 0.14  # MNIST's mean intensity is 0.1307
@@ -550,7 +532,7 @@ def test_real_mnist_verification_set(shared_data):
 
 @pytest.mark.realdata
 def test_real_cifar10_image_folder(shared_data):
-    ds = instantiate_dataset(compose_config(["dataset=cifar10"]).dataset, data_dir=shared_data)
+    ds = build("dataset", compose_config(["dataset=cifar10"]).dataset, data_dir=shared_data)
     d = ds.verification_set(0)
     assert d.images.shape == (5000, 3, 32, 32) and ds.classes == CIFAR10_CLASSES
     assert d.spec["source_fingerprint"] == "b647681d876529c8" and ds.smote_gp_v == 0.05

@@ -16,6 +16,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
+from distortion_reliability.build import build
 from distortion_reliability.config import compose_config
 from distortion_reliability.errors import CannotRebalanceError, ConfigError, UnknownNameError
 from distortion_reliability.imbalance import (
@@ -25,7 +26,6 @@ from distortion_reliability.imbalance import (
     NoRebalancing,
     Resampling,
     Reweighting,
-    build_method,
     needs_f,
 )
 from distortion_reliability.imbalance._compat import (
@@ -33,7 +33,7 @@ from distortion_reliability.imbalance._compat import (
     import_self_paced_ensemble,
     patch_sklearn_for_imbalanced_ensemble,
 )
-from distortion_reliability.predictors import GPThresholdClassifier, build_predictors
+from distortion_reliability.predictors import GPThresholdClassifier
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "imbalance"
 METHODS = sorted(p.stem for p in CONF.glob("*.yaml"))
@@ -58,7 +58,7 @@ def _config(name: str, *extra: str):
 
 
 def _method(name: str, *extra: str) -> ImbalanceMethod:
-    return build_method(_config(name, *extra).imbalance)
+    return build("imbalance", _config(name, *extra).imbalance)
 
 
 @functools.lru_cache(maxsize=None)
@@ -99,7 +99,7 @@ def test_the_paper_methods_and_the_adapter_are_configured():
 def test_every_config_composes_and_instantiates(name):
     cfg = compose_config([f"imbalance={name}"])
     assert cfg.imbalance.name == name and "_target_" in cfg.imbalance
-    method = build_method(cfg.imbalance)
+    method = build("imbalance", cfg.imbalance)
     assert isinstance(method, KIND.get(name, Resampling)) and method.name == name
     # The contract's plain route (resolve, drop name, instantiate) builds the same thing.
     node = OmegaConf.to_container(cfg.imbalance, resolve=True)
@@ -113,10 +113,10 @@ def test_every_config_composes_and_instantiates(name):
 
 def test_smote_gp_v_follows_the_dataset_and_the_override():
     assert _method("smote_gp").sampler.v == 0.005
-    assert build_method(compose_config(["imbalance=smote_gp", "dataset=cifar10"]).imbalance).sampler.v == 0.05
-    assert build_method(compose_config(["imbalance=smote_gp", "imbalance.v=0.2"]).imbalance).sampler.v == 0.2
+    assert build("imbalance", compose_config(["imbalance=smote_gp", "dataset=cifar10"]).imbalance).sampler.v == 0.05
+    assert build("imbalance", compose_config(["imbalance=smote_gp", "imbalance.v=0.2"]).imbalance).sampler.v == 0.2
     # a dataset that sets smote_gp_v to null keeps SMOTE-GP's own default
-    assert build_method(compose_config(["imbalance=smote_gp", "+dataset.smote_gp_v=null"]).imbalance).sampler.v == 0.005
+    assert build("imbalance", compose_config(["imbalance=smote_gp", "+dataset.smote_gp_v=null"]).imbalance).sampler.v == 0.005
 
 
 def test_yaml_lists_and_dicts_reach_the_sampler_as_plain_python():
@@ -134,7 +134,7 @@ def test_method_fits_the_five_predictors(name):
     X, y, f = _small_set()
     assert 5 <= y.sum() <= 20
     method = _method(name)
-    predictors = build_predictors(_five_predictors_config())
+    predictors = build("predictors", _five_predictors_config())
     fitted = method.fit_predictors(X, y, f, predictors, seed=0)
     assert list(fitted) == ["dt", "rf", "lr", "svm", "nn"]
     for key, model in fitted.items():
@@ -276,7 +276,7 @@ def test_a_user_target_sampler_works_without_any_registry():
     X, y, f = _small_set()
     cfg = {"name": "my_adasyn", "_target_": "distortion_reliability.imbalance.Resampling",
            "sampler": {"_target_": "imblearn.over_sampling.ADASYN", "n_neighbors": 4}}
-    method = build_method(cfg)
+    method = build("imbalance", cfg)
     assert isinstance(method.sampler, ADASYN) and method.name == "my_adasyn"
     fitted = method.fit_predictors(X, y, f, _cheap_predictors(), seed=0)
     assert set(fitted) == {"dt", "lr"} and method.stats_["n_synthetic_kept"] > 0
@@ -285,7 +285,7 @@ def test_a_user_target_sampler_works_without_any_registry():
                       "~imbalance.sampler.k_neighbors", "+imbalance.sampler.n_neighbors=4")
     np.testing.assert_array_equal(swapped.resample(X, y, seed=0)[0], method.resample(X, y, seed=0)[0])
     # and a class the user wrote, by its import path
-    mine = build_method({"_target_": "distortion_reliability.imbalance.Resampling",
+    mine = build("imbalance", {"_target_": "distortion_reliability.imbalance.Resampling",
                          "sampler": {"_target_": f"{__name__}.CopyPositivesTwice", "shift": 0.01}})
     mine.fit_predictors(X, y, f, _cheap_predictors(), seed=0)
     assert mine.stats_["n_synthetic_kept"] == 2 * y.sum() and mine.name == "CopyPositivesTwice"
@@ -413,7 +413,7 @@ def test_f_consuming_predictor_is_fitted_on_the_real_set():
 
 def test_paper_predictors_with_the_gp_run_under_smote_gp():
     X, y, f = _small_set()
-    predictors = build_predictors(compose_config(["predictors=with_gp", "h=0.9"]).predictors)
+    predictors = build("predictors", compose_config(["predictors=with_gp", "h=0.9"]).predictors)
     method = _method("smote_gp", "imbalance.v=0.05")
     fitted = method.fit_predictors(X, y, f, predictors, seed=0)
     assert list(fitted) == ["dt", "rf", "lr", "svm", "nn", "gp_classifier"]
@@ -439,7 +439,7 @@ def test_paper_predictors_with_the_gp_run_under_smote_gp():
 )
 def test_bad_settings_are_one_config_error_naming_the_field(overrides, field):
     with pytest.raises(ConfigError) as info:
-        build_method(compose_config(overrides).imbalance)
+        build("imbalance", compose_config(overrides).imbalance)
     assert info.value.field == field
 
 
@@ -451,7 +451,7 @@ def test_other_construction_errors():
     with pytest.raises(ConfigError, match="estimator_param"):
         Ensemble(DecisionTreeClassifier())
     with pytest.raises(ConfigError, match="_target_"):
-        build_method({"name": "x", "sampler": {}})
+        build("imbalance", {"name": "x", "sampler": {}})
     with pytest.raises(ConfigError, match="resample"):
         _method("spe").resample(*_small_set()[:2])
 

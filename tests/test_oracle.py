@@ -173,15 +173,14 @@ def test_concurrent_writers_never_expose_half_entries(tmp_path):
 def test_real_oracle_matches_a_plain_evaluation(shared_data):
     """LeNet-5 on MNIST: the oracle's batched, channels_last path gives the accuracy that a plain
     NCHW loop over the same distorted images gives (fp32: identical up to float rounding)."""
-    from omegaconf import OmegaConf
+    from distortion_reliability import models
+    from distortion_reliability.build import build
+    from distortion_reliability.config import compose_config
 
-    from distortion_reliability import data, models
-    from distortion_reliability.distortions import DistortionSpace
-    from distortion_reliability.pipeline import CONF_DIR
-
-    vset = data.verification_set("mnist", data_dir=shared_data, size=1000, seed=0)
+    cfg = compose_config(["dataset=mnist", "dataset.verification_size=1000"])
+    vset = build("dataset", cfg.dataset, data_dir=shared_data).verification_set(0)
     net = models.load_model("lenet5", dataset="mnist", data_dir=shared_data, progress=False).module
-    space = DistortionSpace.from_config(OmegaConf.to_container(OmegaConf.load(CONF_DIR / "distortion" / "paper.yaml")))
+    space = build("distortion", cfg.distortion)
     o = Oracle(net, vset.images, vset.labels, space, precision="fp32", progress=False)
     levels = space.box.sample_uniform(4, np.random.default_rng(3))
     f = o.accuracy(levels)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from distortion_reliability.pipeline import build_training_set, compose_config, run
+from distortion_reliability.pipeline import compose_config, run
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TINY = ["dataset.verification_size=200", "grid.points_per_dim=3", "sampler=random", "sampler.budget=40",
@@ -52,9 +52,6 @@ def test_different_seed_resamples_but_reuses_the_grid(cache_dir):
 
 
 def test_smaller_budget_is_a_prefix_and_larger_continues(cache_dir):
-    from distortion_reliability.artifacts import ArtifactStore
-    from distortion_reliability.pipeline import build_components, build_oracle
-
     base = TINY + [f"cache_dir={cache_dir}", "seed=2"]
     long = run(compose_config(base + ["sampler.budget=30"]))
     short = run(compose_config(base + ["sampler.budget=20"]))
@@ -89,26 +86,44 @@ def test_no_positives_explains_itself_and_the_suggested_h_works(cache_dir, tmp_p
 
 
 def test_dry_run_evaluates_nothing_and_estimates_each_stage(cache_dir, caplog):
-    from distortion_reliability import estimate
+    from distortion_reliability import pipeline
 
-    calls = []
-    original = estimate.print_plan
-
-    def spy(cfg, comp):
-        out = original(cfg, comp)
-        calls.append(out)
-        return out
-
+    plans = []
+    original = pipeline.print_plan
+    pipeline.print_plan = lambda job, planned: plans.append((job, original(job, planned))) or plans[-1][1]
     cfg = compose_config(TINY + [f"cache_dir={cache_dir}", "dry_run=true", "grid.points_per_dim=4"])
-    with caplog.at_level("INFO"):
-        estimate.print_plan = spy
-        try:
+    try:
+        with caplog.at_level("INFO"):
             result = run(cfg)
-        finally:
-            estimate.print_plan = original
+    finally:
+        pipeline.print_plan = original
     assert result.skipped == "dry run"
     assert "grid: 4,096 levels" in caplog.text and "sampler: 40 levels" in caplog.text
-    assert calls and calls[0]["rate"] > 0
+    job, seconds = plans[0]
+    assert job.rate > 0 and seconds["grid"] > 0 and seconds["sampling"] > 0
+    assert job.bundle.oracle.images_evaluated == 0
+
+
+def test_dry_run_trains_no_model_and_evaluates_no_image(tmp_path, caplog):
+    """Issue 17.3: on an empty cache the small CNN would be trained; a dry run only estimates it."""
+    from distortion_reliability import pipeline
+    from distortion_reliability.models.training import TrainingCount
+
+    seen = []
+    original = pipeline.print_plan
+    pipeline.print_plan = lambda job, planned: seen.append((job, original(job, planned))) or seen[-1][1]
+    batches = TrainingCount.batches
+    try:
+        with caplog.at_level("INFO"):
+            run(compose_config(TINY + [f"cache_dir={tmp_path}", "dry_run=true"]))
+    finally:
+        pipeline.print_plan = original
+    job, seconds = seen[0]
+    assert TrainingCount.batches == batches  # no optimiser step of the model's training loop
+    assert job.bundle.oracle.images_evaluated == 0 and job.bundle.oracle.levels_evaluated == 0
+    assert job.bundle.train_seconds > 0 and seconds["oracle"] == job.bundle.train_seconds
+    assert not list(tmp_path.rglob("*.npz"))  # no model, grid or training set stored
+    assert "model training: ~" in caplog.text
 
 
 def test_grid_estimate_is_within_a_factor_of_two(tmp_path, caplog):

@@ -13,16 +13,17 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC
 
+from distortion_reliability.build import build
 from distortion_reliability.config import compose_config
 from distortion_reliability.errors import ConfigError
-from distortion_reliability.predictors import GPThresholdClassifier, build_predictors
+from distortion_reliability.predictors import GPThresholdClassifier
 from distortion_reliability.scoring import MEAN_ROW, METRICS, flat_metrics, score_predictors
 
 OPTIONS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "conf" / "predictors").glob("*.yaml"))
 
 
 def _predictors(*overrides: str) -> dict:
-    return build_predictors(compose_config(list(overrides)).predictors)
+    return build("predictors", compose_config(list(overrides)).predictors)
 
 
 class _Fixed(ClassifierMixin, BaseEstimator):
@@ -39,7 +40,7 @@ class _Fixed(ClassifierMixin, BaseEstimator):
 def test_every_predictors_config_composes_and_instantiates(option):
     cfg = compose_config([f"predictors={option}", "h=0.8", "seed=4"])
     assert cfg.predictors.name == option
-    predictors = build_predictors(cfg.predictors)
+    predictors = build("predictors", cfg.predictors)
     assert list(predictors)[:5] == ["dt", "rf", "lr", "svm", "nn"]
     assert all(p.get_params()["random_state"] == 4 for p in predictors.values())
     if option == "with_gp":
@@ -62,7 +63,7 @@ def test_gp_classifier_by_override_and_a_users_own_predictor():
     knn = _predictors("+predictors.knn={_target_:sklearn.neighbors.KNeighborsClassifier,n_neighbors:3}")
     assert isinstance(knn["knn"], KNeighborsClassifier) and knn["knn"].n_neighbors == 3
     # a plain mapping works too (name dropped)
-    plain = build_predictors({"name": "mine", "dt": {"_target_": "sklearn.tree.DecisionTreeClassifier", "max_depth": 2}})
+    plain = build("predictors", {"name": "mine", "dt": {"_target_": "sklearn.tree.DecisionTreeClassifier", "max_depth": 2}})
     assert list(plain) == ["dt"] and plain["dt"].max_depth == 2
 
 
@@ -96,7 +97,7 @@ def test_bad_predictor_settings_are_one_config_error_naming_the_field(overrides,
 
 def test_empty_predictors_config_is_an_error():
     with pytest.raises(ConfigError, match="at least one"):
-        build_predictors({"name": "empty"})
+        build("predictors", {"name": "empty"})
 
 
 def test_scores_match_hand_computation_and_sklearn():

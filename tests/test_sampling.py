@@ -447,11 +447,12 @@ def test_bad_sampler_parameters_raise_config_error_naming_the_field(name, params
 
 
 def test_unknown_config_key_is_refused_when_built():
-    from distortion_reliability.pipeline import compose_config, instantiate_group
+    from distortion_reliability.build import build
+    from distortion_reliability.config import compose_config
 
     cfg = compose_config(["sampler=gp", "+sampler.budgett=100"])
     with pytest.raises(ConfigError, match="sampler"):
-        instantiate_group(cfg.sampler, "sampler")
+        build("sampler", cfg.sampler)
 
 
 @pytest.mark.parametrize("h", [-0.1, 1.5, float("nan")])
@@ -484,17 +485,18 @@ def test_objective_returning_wrong_shape_is_rejected():
 
 
 def test_every_sampler_config_builds_its_sampler_by_instantiate():
-    from distortion_reliability.pipeline import compose_config, instantiate_group
+    from distortion_reliability.build import build
+    from distortion_reliability.config import compose_config
 
     stems = sorted(f.stem for f in CONF.glob("*.yaml"))
     assert {"random", "gp", "gp_sqrt", "gp_batch", "straddle"} <= set(stems)
     for stem in stems:
         cfg = compose_config([f"sampler={stem}", "progress=false", "device=cpu"])
         assert cfg.sampler.name == stem and "_target_" in cfg.sampler
-        sampler = instantiate_group(cfg.sampler, "sampler")
+        sampler = build("sampler", cfg.sampler)
         assert sampler.budget == 600 and sampler.progress is False
         assert sampler.label == stem  # the display name is the config's name (gp_sqrt, not gp)
-    sqrt = instantiate_group(compose_config(["sampler=gp_sqrt"]).sampler, "sampler")
+    sqrt = build("sampler", compose_config(["sampler=gp_sqrt"]).sampler)
     assert isinstance(sqrt, GPSampler) and sqrt.beta_form == "sqrt"
 
 

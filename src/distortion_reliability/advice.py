@@ -50,8 +50,13 @@ def narrower_box(box: Box, levels: np.ndarray, values: np.ndarray, top: float = 
     return overrides
 
 
-def explain_few_positives(training, h: float, sampler: str, box: Box) -> list[str]:
-    """Lines that explain a training set with too few positives (empty when it has enough)."""
+def explain_few_positives(training, h: float, sampler, box: Box) -> list[str]:
+    """Lines that explain a training set with too few positives (empty when it has enough).
+
+    ``sampler`` is the sampler object that drew the set; a GP sampler is not told to try one.
+    """
+    from .sampling import GPSampler
+
     values = np.asarray(training.values, dtype=float)
     n_pos = int(np.count_nonzero(values >= h))
     if n_pos >= MIN_POSITIVES or values.size == 0:
@@ -62,7 +67,7 @@ def explain_few_positives(training, h: float, sampler: str, box: Box) -> list[st
         f"the highest f found is {values[best]:.3f} at {_level_text(box, training.levels[best])}",
         "with so few reliable levels the distortion-classifiers cannot learn where T is reliable; next steps:",
     ]
-    if sampler == "random":
+    if not isinstance(sampler, GPSampler):
         lines.append("  - sampler=gp: the paper's GP sampler seeks reliable levels (often 5-10x more positives)")
     h_new = suggest_h(values)
     if h_new is not None and h_new < h:

@@ -1,8 +1,8 @@
 """The Hydra config: where it lives, how it is composed, and its typed schema, validated once.
 
 Settings of the groups (dataset, model, distortion, sampler, imbalance, predictors) are checked by
-building their objects (``hydra.utils.instantiate`` from each YAML's ``_target_``), which the
-pipeline does before any expensive stage. The root keys are plain values with no object to check
+building their objects (:func:`distortion_reliability.build.build`, from each YAML's ``_target_``),
+which the pipeline does before any expensive stage. The root keys are plain values with no object to check
 them, so they have a schema here: :class:`RootSchema`, registered in Hydra's ConfigStore as
 ``schema/root`` and enforced by :func:`validate`, which turns every problem into one
 :class:`~distortion_reliability.errors.ConfigError` that the entry point prints as
@@ -50,52 +50,6 @@ def compose_config(overrides: list[str] | tuple[str, ...] = (), config_dir: str 
         GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(Path(config_dir or conf_dir()).resolve()), version_base="1.3"):
         return compose(config_name="config", overrides=list(overrides), return_hydra_config=return_hydra_config)
-
-
-def group_config(group: str, option: str) -> DictConfig:
-    """One option of a config group (e.g. ``model/lenet5``), composed through Hydra so its defaults apply."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    if not (conf_dir() / group / f"{option}.yaml").is_file():
-        options = sorted(p.stem for p in (conf_dir() / group).glob("*.yaml"))
-        raise ConfigError(group, option, f"must name a config in conf/{group}/ ({', '.join(options)})")
-    if GlobalHydra.instance().is_initialized():
-        # Inside a running Hydra app: compose in a fresh instance, then give the app's back.
-        saved = GlobalHydra.instance().hydra
-        GlobalHydra.instance().clear()
-    else:
-        saved = None
-    try:
-        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=[f"{group}={option}"])
-    finally:
-        if saved is not None:
-            GlobalHydra.instance().clear()
-            GlobalHydra.instance().initialize(saved)
-    node = cfg[group]
-    OmegaConf.set_struct(node, False)
-    return node
-
-
-def resolve_model_config(cfg: DictConfig) -> DictConfig:
-    """``model: auto`` -> the dataset's ``default_model`` config, with any keys the user set on top."""
-    model_cfg = cfg.model
-    if model_cfg.get("name") != "auto":
-        return model_cfg
-    default = cfg.dataset.get("default_model")
-    if not default:
-        raise ConfigError("dataset.default_model", default, "must name a config in conf/model/ when model=auto")
-    user = OmegaConf.to_container(model_cfg, resolve=False)
-    user.pop("name", None)
-    user.pop("_target_", None)
-    user.pop("_partial_", None)
-    merged = OmegaConf.merge(group_config("model", str(default)), user)
-    # Interpolations like ${data_dir} resolve against the job's root config.
-    root = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
-    OmegaConf.set_struct(root, False)
-    root.model = merged
-    return root.model
 
 
 # --------------------------------------------------------------------------- schema of the root keys

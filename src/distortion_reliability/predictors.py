@@ -2,7 +2,7 @@
 
 All work on levels scaled to the unit cube [0, 1]^d and are seeded. They are built from
 ``conf/predictors/<name>.yaml``: every entry except ``name`` is a ``_target_`` node that
-``hydra.utils.instantiate`` turns into an unfitted estimator (:func:`build_predictors`), so any
+``build("predictors", node)`` (:mod:`distortion_reliability.build`) turns into an unfitted estimator, so any
 scikit-learn style classifier is one YAML entry away (``+predictors.knn={_target_:
 sklearn.neighbors.KNeighborsClassifier}``). ``paper.yaml`` holds the paper's five; the paper does
 not state their parameters, so scikit-learn's defaults are used except where a default would not
@@ -17,7 +17,6 @@ method-independent reference.
 
 from __future__ import annotations
 
-import re
 from numbers import Real
 from typing import Any
 
@@ -27,11 +26,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .errors import ConfigError, DistortionReliabilityError
+from .errors import ConfigError
 from .scoring import score_predictors
 from .space import check_threshold
 
-__all__ = ["GPThresholdClassifier", "build_predictors", "score_predictors"]
+__all__ = ["GPThresholdClassifier", "score_predictors"]
 
 
 class GPThresholdClassifier(ClassifierMixin, BaseEstimator):
@@ -92,65 +91,3 @@ class GPThresholdClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
-
-
-def build_predictors(cfg: Any) -> dict[str, Any]:
-    """Unfitted predictors from a ``conf/predictors`` node: ``instantiate`` of every entry but ``name``.
-
-    Parameters
-    ----------
-    cfg : DictConfig or mapping
-        ``cfg.predictors``, e.g. ``{name: paper, dt: {_target_: sklearn.tree.DecisionTreeClassifier,
-        random_state: ${seed}}, ...}``. Interpolations (``${seed}``, ``${h}``) are resolved against
-        the config it belongs to.
-
-    Returns
-    -------
-    dict
-        ``{predictor name: unfitted estimator}`` in config order; YAML lists and dicts arrive as
-        plain Python containers.
-
-    Raises
-    ------
-    ConfigError
-        ``predictors.<name>: ...`` for an entry without ``_target_``, a target that cannot be built
-        (unknown class or parameters), one that is not a classifier (``fit`` and ``predict``), or
-        parameter values the estimator's own checks refuse.
-    """
-    from hydra.errors import InstantiationException
-    from hydra.utils import instantiate
-    from omegaconf import DictConfig, OmegaConf
-
-    entries = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
-    entries.pop("name", None)
-    if not entries:
-        raise ConfigError("predictors", entries, "must hold at least one predictor")
-    predictors: dict[str, Any] = {}
-    for key, node in entries.items():
-        field = f"predictors.{key}"
-        if not isinstance(node, dict) or "_target_" not in node:
-            raise ConfigError(field, node, "must have a _target_ (e.g. sklearn.tree.DecisionTreeClassifier)")
-        try:
-            estimator = instantiate(node, _convert_="all")
-        except InstantiationException as error:
-            cause = error.__cause__
-            if isinstance(cause, DistortionReliabilityError):
-                raise cause from None
-            why = f"{type(cause).__name__}: {cause}" if cause is not None else str(error).split("\n")[0]
-            raise ConfigError(field, node, f"cannot be built ({' '.join(why.split())})") from None
-        if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
-            raise ConfigError(f"{field}._target_", node["_target_"], "must build a classifier (fit and predict)")
-        if hasattr(estimator, "_validate_params") and hasattr(estimator, "_parameter_constraints"):
-            try:
-                estimator._validate_params()
-            except ValueError as error:
-                match = _SKLEARN_PARAM_ERROR.search(str(error))
-                if match is None:
-                    raise ConfigError(field, node, f"must be valid ({error})") from None
-                param, expected = match.groups()
-                raise ConfigError(f"{field}.{param}", node.get(param), expected) from None
-        predictors[key] = estimator
-    return predictors
-
-
-_SKLEARN_PARAM_ERROR = re.compile(r"The '(\w+)' parameter of \w+ (must be .*?)\. Got")

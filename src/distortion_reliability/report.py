@@ -79,15 +79,15 @@ def study_main(argv: Sequence[str]) -> int:
 def map_main(argv: Sequence[str]) -> int:
     from omegaconf import OmegaConf
 
-    from . import pipeline
+    from .config import compose_config
     from .reports.maps import write_reliability_report
+    from .stages import Job, OracleStage
 
     args, overrides = _kv(argv, MAP_KEYS, passthrough=True)
-    cfg = pipeline.compose_config(overrides)
-    bundle = pipeline.build_oracle(cfg)
-    oracle = getattr(bundle, "oracle", bundle)
-    space = getattr(oracle, "space", None) or getattr(bundle, "space", None) or bundle.box
-    h = float(getattr(bundle, "h", cfg.h))
+    cfg = compose_config(overrides)
+    job = Job.from_config(cfg)
+    OracleStage(job).run()
+    oracle, space, h = job.bundle.oracle, job.space, job.h
     dataset = str(OmegaConf.select(cfg, "dataset.name") or "dataset")
     out = Path(args.get("out") or Path("results") / dataset / "map")
     training = proposals = fitted = None
@@ -97,7 +97,7 @@ def map_main(argv: Sequence[str]) -> int:
         title += f", run {run_id[:8]}"
     grid = None
     if _bool(args.get("grid", "true"), "grid"):
-        grid = _grid(pipeline, bundle, cfg)
+        grid = _grid(job)
     rep = write_reliability_report(oracle, space, h, out, training=training, proposals=proposals, fitted=fitted,
                                    grid=grid, resolution=int(args.get("resolution", 15)),
                                    profile_points=int(args.get("profile_points", 61)), title=title)
@@ -107,13 +107,13 @@ def map_main(argv: Sequence[str]) -> int:
     return 0
 
 
-def _grid(pipeline, bundle, cfg):
+def _grid(job):
     """The grid test set R' (cached by the pipeline) for the share of C reliable; None when unavailable."""
     try:
-        from .artifacts import ArtifactStore
+        from .stages import GridStage
 
-        store = ArtifactStore(Path(cfg.cache_dir) / "artifacts")
-        return pipeline.build_grid(bundle, int(cfg.grid.points_per_dim), store)
+        GridStage(job).run()
+        return job.grid
     except Exception as err:  # noqa: BLE001 - the share is extra; the maps stand without it
         log.warning("share of C not computed (grid unavailable: %s)", err)
         return None

@@ -2,8 +2,8 @@
 
 Each ``conf/dataset/<name>.yaml`` names its class in ``_target_`` and holds every fact of the
 dataset (``h``, ``verification_size``, ``default_model``, ``smote_gp_v`` where the paper sets one)
-and its format options; Python holds none. The pipeline removes the ``name:`` label and calls
-``ds = hydra.utils.instantiate(node, data_dir="/abs/data")``. Building reads no file; files are
+and its format options; Python holds none. The pipeline builds it with
+``ds = build("dataset", cfg.dataset, data_dir="/abs/data")`` (:mod:`distortion_reliability.build`). Building reads no file; files are
 read by ``ds.verification_set(seed)``, ``ds.train_set(max_images, seed)`` and the geometry
 (``ds.channels``, ``ds.image_size``, ``ds.num_classes``, ``ds.classes``).
 
@@ -46,17 +46,6 @@ then ``python run.py dataset=parts``. A folder of images needs no code: ``datase
 dataset.root=/path/to/images``.
 """
 
-from ._legacy import (
-    CONFIG_KEYS,
-    get_dataset_info,
-    held_out_split,
-    instantiate_dataset,
-    load_split,
-    loader_options,
-    open_split,
-    verification_set,
-    verification_set_from_config,
-)
 from .base import (
     DATA_DIR_ENV,
     DataFormatError,
@@ -86,7 +75,6 @@ __all__ = [
     "BUILTIN_DATASETS",
     "CIFAR10",
     "CIFAR100",
-    "CONFIG_KEYS",
     "DATA_DIR_ENV",
     "DataFormatError",
     "Dataset",
@@ -102,15 +90,7 @@ __all__ = [
     "TinyImageNet",
     "VerificationSet",
     "download_timeout",
-    "get_dataset_info",
     "hash_parts",
-    "held_out_split",
-    "instantiate_dataset",
-    "load_split",
-    "loader_options",
-    "open_split",
     "read_idx",
     "resolve_data_dir",
-    "verification_set",
-    "verification_set_from_config",
 ]

@@ -79,7 +79,7 @@ from .geometry import (
 )
 from .op import KINDS, DistortionOp, check_domain
 from .pixel import apply_darkness, apply_rain, darkness, make_rain_field, rain
-from .space import DistortionSpace, instantiate_unwrapped
+from .space import DistortionSpace
 
 __all__ = [
     "KINDS",
@@ -89,7 +89,6 @@ __all__ = [
     "apply_rain",
     "check_domain",
     "darkness",
-    "instantiate_unwrapped",
     "make_rain_field",
     "rain",
     "rotation",

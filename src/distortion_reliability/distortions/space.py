@@ -10,29 +10,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import ConfigError, DistortionReliabilityError
+from ..errors import ConfigError
 from ..space import Box
 from .op import DistortionOp, _plain
-
-
-def instantiate_unwrapped(node: Any, **kwargs: Any) -> Any:
-    """``hydra.utils.instantiate(node, **kwargs)``, re-raising a target's own package error unwrapped.
-
-    Hydra wraps every exception of a ``_target_`` in ``InstantiationException``; a bad domain
-    should still read as one ``ConfigError`` naming the field.
-    """
-    from hydra.errors import InstantiationException
-    from hydra.utils import instantiate
-
-    try:
-        return instantiate(node, **kwargs)
-    except InstantiationException as exc:
-        cause = exc.__cause__
-        while isinstance(cause, InstantiationException) and cause.__cause__ is not None:
-            cause = cause.__cause__
-        if isinstance(cause, DistortionReliabilityError):
-            raise cause from None
-        raise
 
 
 class DistortionSpace:
@@ -95,21 +75,14 @@ class DistortionSpace:
     def from_config(cls, cfg: Mapping[str, Any] | Sequence[Any]) -> DistortionSpace:
         """Build from ``conf/distortion/*.yaml`` content (``{_target_, name, ops}``) or a list of ops.
 
-        The ``name`` label is removed and the rest instantiated by Hydra, exactly as the pipeline
-        does; a class's own :class:`ConfigError` comes out unwrapped.
+        Built by :func:`distortion_reliability.build.build`, exactly as the pipeline does (the
+        ``name`` becomes :attr:`label`).
         """
         if not isinstance(cfg, Mapping):
             return cls(list(cfg))
-        node = dict(cfg)
-        label = str(node.pop("name", ""))
-        if "_target_" not in node:
-            raise ConfigError("distortion._target_", None,
-                              "must name the space class (distortion_reliability.distortions.DistortionSpace); "
-                              "each op entry needs its own _target_")
-        space = instantiate_unwrapped(node)
-        if isinstance(space, DistortionSpace):
-            space.label = label
-        return space
+        from ..build import build
+
+        return build("distortion", cfg)
 
     # ------------------------------------------------------------------ description
     @property

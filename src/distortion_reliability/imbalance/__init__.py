@@ -1,7 +1,7 @@
 """Rebalancing of the training set R (section 3.2.2 and the baselines of Tables 3-4).
 
 Each ``conf/imbalance/<name>.yaml`` builds its method with ``hydra.utils.instantiate`` from a
-``_target_`` (:func:`build_method` does that with errors as ConfigError): :class:`NoRebalancing`,
+``_target_`` (:func:`distortion_reliability.build.build` reports errors as ConfigError): :class:`NoRebalancing`,
 :class:`Reweighting`, :class:`Resampling` around any imbalanced-learn style sampler, or
 :class:`Ensemble` around an ensemble classifier. :class:`SMOTEGP` is the paper's method as a
 stand-alone imbalanced-learn sampler. See :mod:`.methods` for ``fit_predictors`` and ``stats_``.
@@ -15,7 +15,6 @@ from .methods import (
     NoRebalancing,
     Resampling,
     Reweighting,
-    build_method,
     check_training_set,
     needs_f,
 )
@@ -31,7 +30,6 @@ __all__ = [
     "Reweighting",
     "SMOTEGP",
     "SmoteVariantsOverSampler",
-    "build_method",
     "check_training_set",
     "needs_f",
     "self_paced_ensemble",

@@ -2,7 +2,7 @@
 
 Each ``conf/model/*.yaml`` names a builder of :mod:`.kinds` as its ``_target_`` (``_partial_: true``)::
 
-    factory = hydra.utils.instantiate(model_cfg_without_name)
+    factory = build("model", cfg.model)         # distortion_reliability.build
     loaded = factory(dataset=ds, cache_dir="cache", device=torch.device("cpu"), progress=True)  # LoadedModel
 
 The dataset object. Builders read only these attributes of ``ds``:
@@ -70,9 +70,7 @@ def load_model(name: str, *, dataset, data_dir=None, cache_dir="cache", device="
     """
     from pathlib import Path
 
-    from hydra.utils import instantiate
-    from omegaconf import OmegaConf
-
+    from ..build import build
     from ..config import compose_config, conf_dir
 
     ds_name = dataset if isinstance(dataset, str) else getattr(dataset, "name", None)
@@ -82,18 +80,10 @@ def load_model(name: str, *, dataset, data_dir=None, cache_dir="cache", device="
     if ds_name and (conf_dir() / "dataset" / f"{ds_name}.yaml").is_file():
         args.append(f"dataset={ds_name}")
     cfg = compose_config(args)
-
-    def build(node, **runtime):
-        spec = OmegaConf.create(OmegaConf.to_container(node, resolve=True))
-        spec.pop("name", None)
-        return instantiate(spec, **runtime)
-
     if isinstance(dataset, str):
-        dataset = build(cfg.dataset, data_dir=str(Path(cfg.data_dir).expanduser().resolve()))
-    factory = build(cfg.model)
-    check_factory(factory)
+        dataset = build("dataset", cfg.dataset, data_dir=str(Path(cfg.data_dir).expanduser().resolve()))
+    factory = build("model", cfg.model)
     return factory(dataset=dataset, cache_dir=str(cache_dir), device=device, progress=progress)
-
 
 __all__ = [
     "AdaptInput", "CIFAR_RESNET_DEPTHS", "CheckpointError", "CifarResNet", "Classifier", "Geometry",

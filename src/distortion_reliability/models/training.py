@@ -6,10 +6,14 @@ never fills in defaults of its own.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import logging
+import math
+import time
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -28,6 +32,32 @@ KIND = "model"
 #: Bump when a change to the small CNN or its training changes the trained weights (it keys the cache).
 SMALL_CNN_VERSION = 2
 TRAIN_KEYS = ("epochs", "lr", "batch_size", "weight_decay", "max_train_images")
+
+
+class TrainingCount:
+    """Optimiser steps taken by :func:`train_small_cnn` in this process (a dry run must leave it unchanged)."""
+
+    batches = 0
+
+
+#: The plan of the enclosing :func:`planning` block, or None when models are really trained.
+_PLAN: contextvars.ContextVar[dict | None] = contextvars.ContextVar("training_plan", default=None)
+
+
+@contextlib.contextmanager
+def planning() -> Iterator[dict]:
+    """Inside this block :func:`cached_training` trains nothing (a dry run).
+
+    A cached model is loaded as usual; an uncached one comes back untrained (the right architecture,
+    for timing T), and the yielded dict gets ``train_seconds``: epochs x batches per epoch x the time
+    of one training batch, timed on a throwaway copy after one warm-up batch.
+    """
+    plan: dict = {"train_seconds": None}
+    token = _PLAN.set(plan)
+    try:
+        yield plan
+    finally:
+        _PLAN.reset(token)
 
 
 def _is_int(v: Any) -> bool:
@@ -89,6 +119,7 @@ def train_small_cnn(module: Classifier, images: torch.Tensor, labels: torch.Tens
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                TrainingCount.batches += 1
                 total, seen = total + float(loss.detach()) * idx.numel(), seen + idx.numel()
             bar.set_postfix(loss=round(total / max(seen, 1), 4))
             bar.update(1)
@@ -174,6 +205,30 @@ def cached_training(make_module: Callable[[], Classifier], dataset: Any, train: 
             log.warning("could not cache the trained model: %s", exc)
         return module, fingerprint
 
+    plan = _PLAN.get()
+    if plan is not None:  # a dry run: load a cached model, else time two batches and train nothing
+        found = load()
+        if found is not None:
+            return found[0], found[1], spec
+        train_data = data if data is not None else _train_data(dataset, cfg["max_train_images"], seed)
+        plan["train_seconds"] = _estimated_training_seconds(make_module, train_data, cfg)
+        return make_module().eval(), f"untrained:{key}", spec
     # compute_once: parallel jobs needing the same model train it once; the others wait and load it.
     module, fingerprint = store.compute_once(KIND, key, compute, load)
     return module, fingerprint, spec
+
+
+def _estimated_training_seconds(make_module: Callable[[], Classifier], data: Any, cfg: Mapping[str, Any]) -> float:
+    """Seconds :func:`train_small_cnn` would take: one warm-up and one timed batch on a throwaway module."""
+    module = make_module().train()
+    optimizer = torch.optim.Adam(module.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    n, size = len(data.labels), min(cfg["batch_size"], len(data.labels))
+    seconds = 0.0
+    for _ in range(2):  # the first batch pays one-time kernel set-up
+        start = time.perf_counter()
+        loss = F.cross_entropy(module(data.images[:size]), data.labels[:size])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        seconds = time.perf_counter() - start
+    return seconds * math.ceil(n / cfg["batch_size"]) * cfg["epochs"]

@@ -129,9 +129,8 @@ def build_from_config(overrides: Sequence[str] = ()) -> tuple[Dataset, Distortio
 
     Returns the dataset, the distortion space and the dataset's config label.
     """
-    from ..data import instantiate_dataset
-    from ..distortions import DistortionSpace
-    from ..pipeline import compose_config
+    from ..build import build
+    from ..config import compose_config
 
     try:
         cfg = compose_config(list(overrides))
@@ -140,12 +139,9 @@ def build_from_config(overrides: Sequence[str] = ()) -> tuple[Dataset, Distortio
             raise
         why = " ".join(str(exc).split("Config search path")[0].split())
         raise ConfigError("overrides", list(overrides), f"must compose with conf/config.yaml ({why})") from None
-    from omegaconf import OmegaConf
-
     data_dir = Path(str(cfg.data_dir)).expanduser().resolve()
-    dataset = instantiate_dataset(cfg.dataset, data_dir=str(data_dir))
-    space = DistortionSpace.from_config(OmegaConf.to_container(cfg.distortion, resolve=True))
-    return dataset, space, str(cfg.dataset.get("name", dataset.name))
+    dataset = build("dataset", cfg.dataset, data_dir=data_dir)
+    return dataset, build("distortion", cfg.distortion), dataset.label or dataset.name
 
 
 def main(argv: Sequence[str] | None = None) -> Path:

@@ -34,23 +34,16 @@ def make_tracker(cfg: DictConfig) -> Tracker:
 
     Without a ``tracking`` node: MLflow with its defaults.
     """
-    from hydra.utils import instantiate
+    from ..build import build
 
     node = cfg.get("tracking") if isinstance(cfg, DictConfig) else None
-    if node is None:
+    if node is None or "_target_" not in node:
         from .mlflow_tracker import MlflowTracker
 
-        return MlflowTracker()
-    settings: dict[str, Any] = OmegaConf.to_container(node, resolve=True)  # type: ignore[assignment]
-    settings.pop("name", None)
-    if "_target_" not in settings:
-        from .mlflow_tracker import MlflowTracker
-
+        settings = {} if node is None else OmegaConf.to_container(node, resolve=True)
+        settings.pop("name", None)
         return MlflowTracker(**settings)
-    tracker = instantiate(settings, _convert_="all")
-    if not isinstance(tracker, Tracker):
-        raise TypeError(f"tracking._target_ built a {type(tracker).__name__}, not a tracking.Tracker")
-    return tracker
+    return build("tracking", node)
 
 
 def __getattr__(name: str) -> Any:  # MlflowTracker without importing mlflow up front

@@ -22,6 +22,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from ..build import label_of
 from .params import to_container
 from .result import CONFIG_YAML, JobResult, write_result_files
 from .sweep import ALREADY_DONE, FAILED, FINISHED, INTERRUPTED, RUNNING, SKIPPED, SweepState, SweepSummary
@@ -70,10 +71,10 @@ def job_tags(cfg: DictConfig, info: JobInfo) -> dict[str, str]:
     """dataset model sampler imbalance seed h study sweep; group tags are the config choice names."""
     tags: dict[str, str] = {}
     for group in GROUP_TAGS:
-        value = info.choices.get(group) or OmegaConf.select(cfg, f"{group}.name", default=None)
-        if group == "model" and value == "auto":
-            value = OmegaConf.select(cfg, "dataset.default_model", default=None) or value
-        tags[group] = str(value) if value is not None else "none"
+        choice = info.choices.get(group)
+        if choice in (None, "auto"):  # model=auto: its resolved option, as the gateway labels it
+            choice = label_of(group, cfg[group]) if group in cfg else None
+        tags[group] = str(choice or "none")
     tags["seed"] = str(OmegaConf.select(cfg, "seed", default=""))
     h = OmegaConf.select(cfg, "h", default=None, throw_on_resolution_failure=False)
     tags["h"] = "" if h is None else str(h)
