@@ -46,17 +46,7 @@ then ``python run.py dataset=parts``. A folder of images needs no code: ``datase
 dataset.root=/path/to/images``.
 """
 
-from .base import (
-    DATA_DIR_ENV,
-    DataFormatError,
-    Dataset,
-    ImageSet,
-    SplitSource,
-    VerificationSet,
-    download_timeout,
-    hash_parts,
-    resolve_data_dir,
-)
+from .base import Dataset, ImageSet, SplitSource, VerificationSet, hash_parts
 from .datasets import (
     BUILTIN_DATASETS,
     CIFAR10,
@@ -70,6 +60,7 @@ from .datasets import (
     TinyImageNet,
 )
 from .formats import IMAGE_EXTENSIONS, read_idx
+from .locate import DATA_DIR_ENV, DataFormatError, download_timeout, resolve_data_dir
 
 __all__ = [
     "BUILTIN_DATASETS",

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from ...errors import ConfigError
-from ..base import DataFormatError, SplitSource, download_guard, hash_parts, not_found
+from ..base import SplitSource, hash_parts
+from ..locate import DataFormatError, download_guard, not_found
 from .files import array_decoder, folder_source
 
 _ALLOWED_GLOBALS = {

@@ -12,7 +12,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ...errors import ConfigError
-from ..base import DataFormatError, SplitSource, hash_parts, not_found
+from ..base import SplitSource, hash_parts
+from ..locate import DataFormatError, not_found
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".ppm", ".pgm")
 

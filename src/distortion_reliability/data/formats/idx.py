@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..base import DataFormatError, SplitSource, download_guard, hash_parts, not_found
+from ..base import SplitSource, hash_parts
+from ..locate import DataFormatError, download_guard, not_found
 from .files import array_decoder
 
 IDX_FILES = {

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...errors import ConfigError
-from ..base import SplitSource, not_found
+from ..base import SplitSource
+from ..locate import not_found
 from .files import folder_source
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..base import SplitSource, download_guard, not_found
+from ..base import SplitSource
+from ..locate import download_guard, not_found
 from .files import folder_source
 
 IMAGENETTE_FOLDERS = {"320px": "imagenette2-320", "full": "imagenette2", "160px": "imagenette2-160"}

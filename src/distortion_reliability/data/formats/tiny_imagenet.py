@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..base import DataFormatError, SplitSource, download_guard, not_found
+from ..base import SplitSource
+from ..locate import DataFormatError, download_guard, not_found
 from .files import IMAGE_EXTENSIONS, file_decoder, listing_fingerprint
 
 TINY_IMAGENET_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
