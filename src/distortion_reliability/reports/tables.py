@@ -9,6 +9,7 @@ incomplete; a cell without runs is listed as missing with the overrides that pro
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -54,9 +55,31 @@ def method_group(paper: pd.DataFrame, table: str, sampling: str, method: str) ->
     exact = rows[rows["sampling"] == sampling]
     if len(exact):
         return str(exact["group"].iloc[0])
-    if method == "smote_gp" or (sampling != "random" and method == "smote"):
+    if _is_ours(sampling, method):
         return "Ours"
     return str(rows["group"].iloc[0]) if len(rows) else ""
+
+
+@functools.lru_cache(maxsize=None)
+def _is_ours(sampling: str, method: str) -> bool:
+    """The paper's method, asked of the built objects: SMOTE-GP, or SMOTE on a GP-sampled training set.
+
+    Options not in ``conf/`` (a run of a user's own config) are not the paper's method.
+    """
+    from imblearn.over_sampling import SMOTE
+
+    from ..build import build
+    from ..config import compose_config, conf_dir
+    from ..imbalance import SMOTEGP
+    from ..sampling import GPSampler
+
+    if not all((conf_dir() / group / f"{option}.yaml").is_file()
+               for group, option in (("sampler", sampling), ("imbalance", method))):
+        return False
+    cfg = compose_config([f"sampler={sampling}", f"imbalance={method}", "progress=false"])
+    resampler = getattr(build("imbalance", cfg.imbalance), "sampler", None)
+    gp_sampled = isinstance(build("sampler", cfg.sampler), GPSampler)
+    return isinstance(resampler, SMOTEGP) or (gp_sampled and type(resampler) is SMOTE)
 
 
 @dataclass
