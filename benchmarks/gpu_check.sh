@@ -52,9 +52,9 @@ import time
 import numpy as np
 import torch
 
+from distortion_reliability.build import build
 from distortion_reliability.config import compose_config
 from distortion_reliability.oracle import Oracle
-from distortion_reliability.pipeline import instantiate_group
 
 device = torch.device(os.environ["DEVICE"])
 n, ppd, n_levels = int(os.environ["N"]), int(os.environ["PPD"]), int(os.environ["LEVELS"])
@@ -81,11 +81,11 @@ def timed(fn, *args):
 
 cfg = compose_config(["dataset=mnist", "model=lenet5", "distortion=paper", f"data_dir={data_dir}",
                       f"dataset.verification_size={n}", f"device={device.type}"])
-ds = instantiate_group(cfg.dataset, "dataset", data_dir=data_dir)
+ds = build("dataset", cfg.dataset, data_dir=data_dir)
 vset = ds.verification_set(seed=0)
-loaded = instantiate_group(cfg.model, "model")(dataset=ds, cache_dir=tempfile.mkdtemp(), device=device, progress=False)
+loaded = build("model", cfg.model)(dataset=ds, cache_dir=tempfile.mkdtemp(), device=device, progress=False)
 net = loaded.module.eval()
-space = instantiate_group(cfg.distortion, "distortion")
+space = build("distortion", cfg.distortion)
 images, labels = vset.images, vset.labels
 print(f"MNIST N={len(images)}, LeNet-5 ({loaded.name}), grid {ppd}^{space.box.d}", flush=True)
 

@@ -21,21 +21,20 @@ Settings every kind takes (null = the default given):
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import functools
 import inspect
 import logging
 import re
-import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch import nn
 
 from ..artifacts import stable_hash
+from ..data.locate import download_timeout
 from ..errors import ConfigError, DataNotFoundError
 from .architectures import AdaptInput, CifarResNet, Classifier, LeNet5, Normalize, SelectLogits, SmallCNN
 from .base import LoadedModel
@@ -205,16 +204,6 @@ def _finish(module: Classifier, geo: Geometry, name: str, weights: str, spec: Ma
     return LoadedModel(module, name, stable_hash(full_spec, length=32), geo.classes, full_spec)
 
 
-@contextlib.contextmanager
-def _socket_timeout(seconds: float) -> Iterator[None]:
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(seconds)
-    try:
-        yield
-    finally:
-        socket.setdefaulttimeout(previous)
-
-
 # --------------------------------------------------------------------------------------------- kinds
 
 
@@ -305,7 +294,7 @@ def _hub_weights_file(enum: Any, progress: bool) -> Path:
     found = re.search(r"-([a-f0-9]+)\.", path.name)
     try:
         hub.mkdir(parents=True, exist_ok=True)
-        with _socket_timeout(DOWNLOAD_TIMEOUT_S):
+        with download_timeout(DOWNLOAD_TIMEOUT_S):
             torch.hub.download_url_to_file(url, str(path), hash_prefix=found.group(1) if found else None,
                                            progress=progress)
     except Exception as exc:
