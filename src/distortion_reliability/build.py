@@ -210,7 +210,8 @@ def _check_entries(spec: dict) -> None:
         raise ConfigError("predictors", spec, "must hold at least one predictor")
     for key, entry in spec.items():
         if not isinstance(entry, dict) or "_target_" not in entry:
-            raise ConfigError(f"predictors.{key}", entry, "must have a _target_ (e.g. sklearn.tree.DecisionTreeClassifier)")
+            raise ConfigError(f"predictors.{key}", entry,
+                              "must have a _target_ (e.g. sklearn.tree.DecisionTreeClassifier)")
 
 
 _SKLEARN_PARAM_ERROR = re.compile(r"The '(\w+)' parameter of \w+ (must be .*?)\. Got")

@@ -181,7 +181,7 @@ def _jsonable(value: Any) -> Any:
 class Dataset:
     """A dataset as the pipeline sees it: its facts, its splits and the sets drawn from them.
 
-    Built from ``conf/dataset/<name>.yaml`` by ``hydra.utils.instantiate(node, data_dir=...)``; the
+    Built from ``conf/dataset/<name>.yaml`` by ``build("dataset", node, data_dir=...)`` (the gateway); the
     YAML holds every fact, Python none. Constructing one reads no file: files are opened by
     :meth:`verification_set`, :meth:`train_set`, :meth:`open_split` and the geometry properties
     (``channels``, ``image_size``, ``num_classes``, ``classes``), which open the held-out split.

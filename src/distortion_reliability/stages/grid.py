@@ -55,14 +55,16 @@ class GridStage(Stage):
 
     def _size(self) -> tuple[int, str]:
         n_levels, n = self.points ** self.job.bundle.box.d, self.job.bundle.oracle.n
-        return n_levels, f"grid: {format_count(n_levels)} levels x {format_count(n)} images = {n_levels * n / 1e6:.1f} M images"
+        return n_levels, (f"grid: {format_count(n_levels)} levels x {format_count(n)} images = "
+                          f"{n_levels * n / 1e6:.1f} M images")
 
     def estimate(self) -> Estimate:
         n_levels, size = self._size()
         if self.cached():
             return Estimate(0.0, f"{size}: cached")
         full = n_levels * self.job.bundle.oracle.n / self.job.rate
-        return Estimate(full, f"{size}: {duration(full)} without early stopping, typically {duration(0.3 * full)} with it")
+        return Estimate(full, f"{size}: {duration(full)} without early stopping, "
+                              f"typically {duration(0.3 * full)} with it")
 
     def run(self) -> None:
         job = self.job
@@ -97,8 +99,8 @@ class GridStage(Stage):
         start = time.perf_counter()
         labels = bundle.oracle.label(levels, bundle.h)
         seconds = time.perf_counter() - start
-        self.job.store.put_arrays("grid", self.key(), meta={"seconds": seconds, "h": bundle.h,
-                                                            "points_per_dim": self.points}, levels=levels, labels=labels)
+        meta = {"seconds": seconds, "h": bundle.h, "points_per_dim": self.points}
+        self.job.store.put_arrays("grid", self.key(), meta=meta, levels=levels, labels=labels)
         return Grid(levels, labels, seconds)
 
     def _announce(self) -> None:

@@ -51,8 +51,8 @@ class OracleStage(Stage):
             loaded = job.model_factory(dataset=job.dataset, cache_dir=settings.cache_dir, device=device,
                                        progress=settings.progress)
         oc = settings.oracle
-        oracle = Oracle(loaded.module, vset.images, vset.labels, job.space,
-                        context={"dataset": vset.spec, "model": {"name": loaded.name, "fingerprint": loaded.fingerprint}},
+        model = {"name": loaded.name, "fingerprint": loaded.fingerprint}
+        oracle = Oracle(loaded.module, vset.images, vset.labels, job.space, context={"dataset": vset.spec, "model": model},
                         cache_dir=settings.cache_dir, batch_size=oc.batch_size, precision=oc.precision,
                         chunk_size=oc.chunk_size, noise_seed=oc.noise_seed, device=device, progress=settings.progress)
         info = {"dataset": job.labels["dataset"], "model": job.labels["model"], "n_verification": oracle.n,
