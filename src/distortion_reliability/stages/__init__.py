@@ -20,7 +20,7 @@ from .fitting import FittingStage, ScoringStage, frame, rebalanced_frames
 from .grid import Grid, GridStage
 from .job import Job
 from .oracle import OracleBundle, OracleStage
-from .report import ReportStage
+from .reliability import ReportStage
 from .sampling import SamplingStage, budgets_for
 
 log = logging.getLogger(__name__)
