@@ -35,8 +35,6 @@ class TrackedSweeper(BasicSweeper):
         super().__init__(max_batch_size=max_batch_size, params=params)
         self.link_finished = bool(link_finished)
         self.order_by_training_set = bool(order_by_training_set)
-        self.launched = 0   # jobs handed to the launcher (tests and benchmarks count them)
-        self.linked = 0     # jobs linked without a process
 
     def all_jobs(self, arguments: List[str]) -> list[list[str]]:
         """Every job's overrides, in the basic sweeper's order (the product of params and command-line sweeps)."""
@@ -63,7 +61,7 @@ class TrackedSweeper(BasicSweeper):
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
 
         done = self._link(composed, configs) if self.link_finished else []
-        pending = [i for i in range(len(jobs)) if i not in set(done)]
+        pending = sorted(set(range(len(jobs))) - set(done))
         if self.order_by_training_set:
             order = launch_order([configs[i] for i in pending])
             pending = [pending[k] for k in order]
@@ -76,14 +74,12 @@ class TrackedSweeper(BasicSweeper):
             results = self.launcher.launch(batch, initial_job_idx=job_idx)
             for r in results:
                 _ = r.return_value  # raises if the job raised (as the basic sweeper does)
-            self.launched += len(batch)
             job_idx += len(batch)
             returns.append(results)
         return returns
 
     def _link(self, composed: list[DictConfig], configs: list[DictConfig]) -> list[int]:
         """Link the finished jobs; their indices, in order (they take job numbers 0..m-1)."""
-        from ..errors import DistortionReliabilityError
         from . import make_tracker
         from .base import JobInfo
 
@@ -93,12 +89,12 @@ class TrackedSweeper(BasicSweeper):
                       if OmegaConf.to_container(cfg.get("tracking") or {}, resolve=True) == own]
         try:
             found = tracker.finished_jobs(same_store)
-        except DistortionReliabilityError as err:  # each job will report the unusable store itself
-            log.warning("could not look up finished jobs: %s", err)
+        except Exception as err:  # noqa: BLE001 - launch them all: each job looks itself up, or reports the store
+            log.warning("could not look up finished jobs before launching: %s", err)
             return []
         done = sorted(found)
         tracker.link_jobs(Path(str(self.config.hydra.sweep.dir)),
                           [(k, configs[i], JobInfo.of_sweep_job(composed[i].hydra, num=k), found[i])
                            for k, i in enumerate(done)])
-        self.linked = len(done)
+        log.info("%d of %d jobs already done (linked, not launched)", len(done), len(configs))
         return done
