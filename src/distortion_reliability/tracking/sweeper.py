@@ -20,27 +20,45 @@ import time
 from pathlib import Path
 from typing import Any, List, Sequence
 
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger(__name__)
 
 
-class TrackedSweeper(BasicSweeper):
-    """Same settings as Hydra's basic sweeper (``params``, ``max_batch_size``) and the same job list."""
+class TrackedSweeper(Sweeper):
+    """Same settings as Hydra's basic sweeper (``params``, ``max_batch_size``) and the same job list.
+
+    A ``Sweeper`` rather than a ``BasicSweeper`` subclass: Hydra's plugin scan re-executes its core
+    plugin modules, so a class derived from ``BasicSweeper`` before the scan would no longer match it.
+    """
 
     def __init__(self, max_batch_size: int | None = None, params: dict[str, str] | None = None,
                  link_finished: bool = True, order_by_training_set: bool = True):
-        super().__init__(max_batch_size=max_batch_size, params=params)
+        super().__init__()
+        self.max_batch_size = max_batch_size
+        self.params = dict(params or {})
         self.link_finished = bool(link_finished)
         self.order_by_training_set = bool(order_by_training_set)
+        self.hydra_context: Any = None
+        self.config: DictConfig | None = None
+        self.launcher: Any = None
+
+    def setup(self, *, hydra_context: Any, task_function: Any, config: DictConfig) -> None:
+        from hydra.core.plugins import Plugins
+
+        self.hydra_context, self.config = hydra_context, config
+        self.launcher = Plugins.instance().instantiate_launcher(hydra_context=hydra_context,
+                                                                task_function=task_function, config=config)
 
     def all_jobs(self, arguments: List[str]) -> list[list[str]]:
         """Every job's overrides, in the basic sweeper's order (the product of params and command-line sweeps)."""
+        from hydra._internal.core_plugins import basic_sweeper
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
-        overrides = parser.parse_overrides(self._parse_config() + list(arguments))
-        return [list(job) for job in self.split_arguments(overrides, None)[0]]
+        overrides = parser.parse_overrides([f"{k}={v}" for k, v in self.params.items()] + list(arguments))
+        return [list(job) for job in basic_sweeper.BasicSweeper.split_arguments(overrides, None)[0]]
 
     def compose(self, job: Sequence[str]) -> DictConfig:
         return self.hydra_context.config_loader.load_sweep_config(master_config=self.config,
@@ -65,12 +83,11 @@ class TrackedSweeper(BasicSweeper):
         if self.order_by_training_set:
             order = launch_order([configs[i] for i in pending])
             pending = [pending[k] for k in order]
-        batches = self.split_overrides_to_chunks([jobs[i] for i in pending], self.max_batch_size)
-        self.overrides = [list(b) for b in batches]  # what the basic sweeper's is_done/get_job_batch walk
+        size = self.max_batch_size if self.max_batch_size and self.max_batch_size > 0 else max(len(pending), 1)
         returns = []
         job_idx = len(done)
-        while not self.is_done():
-            batch = self.get_job_batch()
+        for start in range(0, len(pending), size):
+            batch = [jobs[i] for i in pending[start:start + size]]
             results = self.launcher.launch(batch, initial_job_idx=job_idx)
             for r in results:
                 _ = r.return_value  # raises if the job raised (as the basic sweeper does)
