@@ -57,7 +57,8 @@ def test_two_workers_start_on_different_training_sets():
     launch order need pairwise different training sets, and every training set comes before any repeat."""
     from distortion_reliability.tracking.job_order import launch_order, training_set_key
 
-    table3 = [job_cfg(s, seed, m) for s in ("random", "gp") for m in ("none", "smote", "smote_gp") for seed in (0, 1, 2)]
+    table3 = [job_cfg(s, seed, m) for s in ("random", "gp") for m in ("none", "smote", "smote_gp")
+              for seed in (0, 1, 2)]
     seed_slowest = [job_cfg("gp", seed, m) for seed in (0, 1) for m in ("none", "smote", "smote_gp")]
     for jobs in (table3, seed_slowest):
         keys = [training_set_key(jobs[i]) for i in launch_order(jobs)]

@@ -241,7 +241,7 @@ def artifact_path(row: Mapping[str, Any], relative: str, uri: str | None = None,
 
 
 def __getattr__(name: str) -> Any:
-    """``TABLE3_METHODS`` / ``TABLE4_METHODS``: the methods conf/study/table3.yaml / table4.yaml sweep (read, not copied)."""
+    """``TABLE3_METHODS``, ``TABLE4_METHODS``: the methods conf/study/table3.yaml, table4.yaml sweep (read, not copied)."""
     if name in ("TABLE3_METHODS", "TABLE4_METHODS"):
         from .cells import study_sweep
 

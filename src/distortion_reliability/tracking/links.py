@@ -49,7 +49,8 @@ def finished_job_runs(client: Any, experiment_id: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
     token = None
     while True:
-        page = client.search_runs([experiment_id], f"attributes.status = 'FINISHED' and tags.run_kind = '{RUN_KIND_JOB}'",
+        query = f"attributes.status = 'FINISHED' and tags.run_kind = '{RUN_KIND_JOB}'"
+        page = client.search_runs([experiment_id], query,
                                   order_by=["attributes.start_time DESC"], max_results=1000, page_token=token)
         for run in page:
             found.setdefault(run.data.tags.get("config_hash"), run)

@@ -85,7 +85,8 @@ class MlflowTracker(Tracker):
         log.info("MLflow parent run %s for sweep %s", run.info.run_id, sweep_dir)
         return run.info.run_id
 
-    def run_tags(self, client: Any, cfg: DictConfig, info: JobInfo, identity: str, experiment_id: str, experiment: str) -> dict:
+    def run_tags(self, client: Any, cfg: DictConfig, info: JobInfo, identity: str, experiment_id: str,
+                 experiment: str) -> dict[str, str]:
         """A job run's tags: the contract's, its identity and overrides, the commit, its sweep's parent run."""
         tags = {**job_tags(cfg, info), "config_hash": identity, "run_kind": RUN_KIND_JOB,
                 "overrides": truncate(" ".join(info.overrides), MAX_TAG_VALUE), "mlflow.source.name": "run.py"}

@@ -113,5 +113,5 @@ class TrackedSweeper(Sweeper):
         tracker.link_jobs(Path(str(self.config.hydra.sweep.dir)),
                           [(k, configs[i], JobInfo.of_sweep_job(composed[i].hydra, num=k), found[i])
                            for k, i in enumerate(done)])
-        log.info("%d of %d jobs already done (linked, not launched)", len(done), len(configs))
+        log.info("%d of %d jobs have a FINISHED run: linked, not launched", len(done), len(configs))
         return done
