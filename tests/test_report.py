@@ -11,7 +11,8 @@ import pytest
 from test_report_synthetic import BASE, log_ablation, log_table3, make_client
 
 from distortion_reliability import report as report_cli
-from distortion_reliability.reports.runs import DEFAULT_STUDIES, norm_value, study_sweep
+from distortion_reliability.reports.cells import expected_cells, study_sweep
+from distortion_reliability.reports.runs import norm_value
 from distortion_reliability.reports.study import report_study
 
 STUDY_YAML = """# @package _global_
@@ -144,12 +145,12 @@ def test_rebuild_from_csv_without_the_store(table3, tmp_path):
     shutil.copytree(table3.out_dir / "table3_artifacts", src / "table3_artifacts")
     out = tmp_path / "rebuilt"
     rep = report_study("table3", "mnist", out, from_csv=src / "table3_runs.csv", uri="sqlite:////nonexistent/x.db",
-                       conf_dir=table3.out_dir / "no-conf", tsne_iter=250)  # documented table3 sweep: 28 cells
+                       conf_dir=table3.out_dir / "no-conf", tsne_iter=250)  # the project's table3 sweep: 28 cells
     a = pd.read_csv(table3.out_dir / "table3.csv")
     b = pd.read_csv(out / "table3.csv")
     merged = a.merge(b, on=["sampler", "imbalance"], suffixes=("", "_b"))
     assert len(merged) == 6 and np.allclose(merged["f1_mean"], merged["f1_mean_b"])
-    assert len(b) == 2 * len(DEFAULT_STUDIES["table3"]["imbalance"])  # every documented cell is listed
+    assert len(b) == 2 * len(study_sweep("table3").factors["imbalance"]) == 28  # every configured cell is listed
     assert (out / "table3_fig10_tsne.png").is_file()
     assert rep.table is not None and (b["n_seeds"] == 0).sum() == len(b) - 6
 
@@ -158,8 +159,8 @@ def test_sweep_from_study_config_and_fallback(store):
     s = study_sweep("table3", store["conf"])
     assert s.factors == {"sampler": ["random", "gp"], "imbalance": ["none", "smote", "smote_gp"]}
     assert s.seeds == ["0", "1", "2"]
-    s = study_sweep("ablation_v", store["conf"])  # no YAML there: the documented sweep
-    assert s.factors["v"] == [norm_value(v) for v in (0.001, 0.005, 0.01, 0.05, 0.1, 0.5)]
+    s = study_sweep("ablation_v", store["conf"])  # no YAML there: the project's conf/study/ablation_v.yaml
+    assert [a["v"] for a in s.arms if "v" in a] == [norm_value(v) for v in (0.001, 0.005, 0.01, 0.05, 0.1, 0.5)]
     assert norm_value("5e-3") == norm_value(0.005) == "0.005" and norm_value(600.0) == "600"
 
 
@@ -187,8 +188,6 @@ def test_sweep_arms_and_per_dataset_values(tmp_path):
     s = study_sweep("abl", tmp_path, dataset="mnist")
     assert s.arms == [{"imbalance": "smote"}, {"imbalance": "smote_gp", "v": "0.01"}]
     assert s.factors == {"h": ["0.85", "0.9"]} and s.seeds == ["0", "1"]
-    from distortion_reliability.reports.runs import expected_cells
-
     factors, cells = expected_cells(pd.DataFrame(), s)
     assert factors == ["h", "imbalance", "v"]
     assert cells == [("0.85", "smote", ""), ("0.85", "smote_gp", "0.01"), ("0.9", "smote", ""),
@@ -201,8 +200,6 @@ def test_report_expects_every_job_of_the_shipped_studies(study, jobs):
     conf = Path(__file__).resolve().parents[1] / "conf"
     if not (conf / "study" / f"{study}.yaml").is_file():
         pytest.skip(f"conf/study/{study}.yaml not present")
-    from distortion_reliability.reports.runs import expected_cells
-
     s = study_sweep(study, conf, dataset="cifar10")
     assert s.source.endswith(f"{study}.yaml")
     _, cells = expected_cells(pd.DataFrame(), s)

@@ -16,6 +16,7 @@ from typing import Mapping
 import pandas as pd
 
 from . import figures, tables
+from .cells import study_sweep
 from .runs import (
     FINISHED,
     ReportError,
@@ -25,7 +26,6 @@ from .runs import (
     fetch_runs,
     is_skipped,
     read_runs,
-    study_sweep,
 )
 
 log = logging.getLogger(__name__)

@@ -18,17 +18,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .runs import (
-    PAPER_PREDICTORS,
-    CellRuns,
-    Sweep,
-    expected_cells,
-    group_cells,
-    metric,
-    overrides,
-    paper_f1,
-    predictors_in,
-)
+from .cells import CellRuns, Sweep, expected_cells, group_cells, overrides
+from .runs import PAPER_PREDICTORS, metric, paper_f1, predictors_in
 
 DATASET_LABELS = {"mnist": "MNIST", "fashion_mnist": "Fashion", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100",
                   "tiny_imagenet": "Tiny-ImageNet", "imagenette": "ImageNette", "digits": "digits"}

@@ -55,16 +55,26 @@ class JobInfo:
             return cls(output_dir=Path(output_dir or Path.cwd()))
         hc = HydraConfig.get()
         multirun = hc.mode == RunMode.MULTIRUN
-        choices = {str(k): str(v) for k, v in (hc.runtime.choices or {}).items() if v is not None}
         return cls(output_dir=Path(output_dir or hc.runtime.output_dir), multirun=multirun,
                    sweep_dir=Path(str(hc.sweep.dir)) if multirun else None,
                    num=int(hc.job.num) if multirun and hc.job.get("num") is not None else None,
-                   overrides=[str(o) for o in hc.overrides.task], choices=choices)
+                   overrides=[str(o) for o in hc.overrides.task], choices=_choices(hc))
+
+    @classmethod
+    def of_sweep_job(cls, hydra_node: DictConfig, num: int) -> "JobInfo":
+        """Job ``num`` of a multirun, from its composed config's ``hydra`` node (before it is launched)."""
+        sweep_dir = Path(str(hydra_node.sweep.dir))
+        return cls(output_dir=sweep_dir / str(num), multirun=True, sweep_dir=sweep_dir, num=num,
+                   overrides=[str(o) for o in hydra_node.overrides.task], choices=_choices(hydra_node))
 
     def run_name(self) -> str:
         """The job's own overrides (not study=/dataset=, which name the experiment): e.g. ``sampler=gp imbalance=smote seed=0``."""
         keep = [o for o in self.overrides if not o.split("=", 1)[0].lstrip("+~").startswith(("study", "hydra"))]
         return (" ".join(keep) or "default")[:250]
+
+
+def _choices(hydra_node: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (hydra_node.runtime.choices or {}).items() if v is not None}
 
 
 def job_tags(cfg: DictConfig, info: JobInfo) -> dict[str, str]:
@@ -207,6 +217,13 @@ class Tracker:
 
     def prepare_sweep(self, cfg: DictConfig, sweep_dir: Path) -> None:
         """Before any job of a multirun starts (main process)."""
+
+    def finished_jobs(self, jobs: list[tuple[Any, DictConfig]]) -> dict[Any, Any]:
+        """Before a multirun launches: which (key, job config) already have a FINISHED run (none without a store)."""
+        return {}
+
+    def link_jobs(self, sweep_dir: Path, jobs: list[tuple[int, DictConfig, JobInfo, Any]]) -> None:
+        """Record (num, job config, info, finished run) as done in this sweep without running them."""
 
     def finish_sweep(self, cfg: DictConfig, sweep_dir: Path, summary: SweepSummary, aborted: bool = False) -> None:
         """After every job of a multirun returned (main process); ``aborted``: the sweep itself died."""

@@ -1,9 +1,10 @@
 """The Hydra callback of every multirun (conf/hydra/callbacks/sweep.yaml).
 
-on_multirun_start (main process, before any job): creates/migrates the tracking store once and the
-sweep's MLflow parent run (its id goes to ``<sweep dir>/.tracking/parents.json``, where jobs in
-joblib workers, submitit processes or SLURM nodes find it); a store that cannot be used ends the
-command with one ``error:`` line (exit 2) before any oracle work.
+on_multirun_start (main process, before any job): registers the project's sweeper, creates/migrates
+the tracking store once and the sweep's MLflow parent run (its id goes to
+``<sweep dir>/.tracking/parents.json``, where jobs in joblib workers, submitit processes or SLURM
+nodes find it); a store that cannot be used ends the command with one ``error:`` line (exit 2)
+before any oracle work.
 
 on_multirun_end: reads the jobs' status files, ends the parent run(s), prints
 ``sweep: N finished, M failed, K skipped`` and the failing overrides, and exits 1 when any job failed.
@@ -30,6 +31,8 @@ class SweepCallback(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         from ..errors import DistortionReliabilityError
         from . import make_tracker
+
+        _register_sweeper()
 
         sweep_dir = Path(str(config.hydra.sweep.dir))
         try:
@@ -66,3 +69,16 @@ class SweepCallback(Callback):
         for line in summary.lines():
             print(line, flush=True)
         return summary
+
+
+def _register_sweeper() -> None:
+    """Make the project's sweeper (conf/hydra/sweeper/tracked.yaml) known to Hydra, however we were installed.
+
+    Hydra finds plugins by listing the folders of the ``hydra_plugins`` package; an editable install
+    (``make install``) serves ours through an import hook that cannot be listed. The sweeper is
+    instantiated right after this callback, so registering the class here is enough.
+    """
+    from hydra.core.plugins import Plugins
+    from hydra_plugins.distortion_reliability_sweeper import TrackedSweeper
+
+    Plugins.instance().register(TrackedSweeper)

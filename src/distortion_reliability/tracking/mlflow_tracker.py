@@ -85,6 +85,19 @@ class MlflowTracker(Tracker):
         log.info("MLflow parent run %s for sweep %s", run.info.run_id, sweep_dir)
         return run.info.run_id
 
+    def run_tags(self, client: Any, cfg: DictConfig, info: JobInfo, identity: str, experiment_id: str,
+                 experiment: str) -> dict[str, str]:
+        """A job run's tags: the contract's, its identity and overrides, the commit, its sweep's parent run."""
+        tags = {**job_tags(cfg, info), "config_hash": identity, "run_kind": RUN_KIND_JOB,
+                "overrides": truncate(" ".join(info.overrides), MAX_TAG_VALUE), "mlflow.source.name": "run.py"}
+        commit = _git_commit(str(Path(self.root or ".").resolve()))
+        if commit:
+            tags["mlflow.source.git.commit"] = commit
+        if info.multirun and info.sweep_dir is not None:
+            tags["mlflow.parentRunId"] = SweepState(info.sweep_dir).parent_for(
+                experiment, lambda: self.create_parent(client, experiment_id, cfg, info.sweep_dir, info.overrides))
+        return tags
+
     # Tracker interface ---------------------------------------------------------------------
     def job(self, cfg: DictConfig, info: JobInfo | None = None) -> "MlflowJob":
         return MlflowJob(self, cfg, info)
@@ -99,6 +112,16 @@ class MlflowTracker(Tracker):
         overrides = [str(o) for o in OmegaConf.select(cfg, "hydra.overrides.task", default=[]) or []]
         SweepState(sweep_dir).parent_for(
             name, lambda: self.create_parent(client, experiment_id, cfg, sweep_dir, overrides))
+
+    def finished_jobs(self, jobs):
+        from .links import finished_jobs
+
+        return finished_jobs(self, jobs)
+
+    def link_jobs(self, sweep_dir: Path, jobs) -> None:
+        from .links import link_jobs
+
+        link_jobs(self, sweep_dir, jobs)
 
     def finish_sweep(self, cfg: DictConfig, sweep_dir: Path, summary: SweepSummary, aborted: bool = False) -> None:
         state = SweepState(sweep_dir)
@@ -168,29 +191,16 @@ class MlflowJob(Job):
         self.experiment = experiment_name(cfg, tracker.fixed_experiment)
         self.experiment_id = tracker.experiment_id(client, self.experiment)
         self.identity = config_identity(cfg, tracker.identity_ignore)
-        tags = {**job_tags(cfg, info), "config_hash": self.identity, "run_kind": RUN_KIND_JOB,
-                "overrides": truncate(" ".join(info.overrides), MAX_TAG_VALUE), "mlflow.source.name": "run.py"}
-        commit = _git_commit(str(Path(tracker.root or ".").resolve()))
-        if commit:
-            tags["mlflow.source.git.commit"] = commit
-        if info.multirun and info.sweep_dir is not None:
-            tags["mlflow.parentRunId"] = SweepState(info.sweep_dir).parent_for(
-                self.experiment, lambda: tracker.create_parent(client, self.experiment_id, cfg, info.sweep_dir,
-                                                               info.overrides))
+        tags = tracker.run_tags(client, cfg, info, self.identity, self.experiment_id, self.experiment)
         if not bool(cfg.get("rerun", False)):
             self.already_done = self._find_finished()
         params = job_params(cfg)
         if self.already_done:
+            from .links import write_link
+
             done = client.get_run(self.already_done)
             self.linked_metrics = dict(done.data.metrics)
-            tags.update(run_kind=RUN_KIND_LINK, already_done=self.already_done)
-            if "skipped" in done.data.tags:
-                tags["skipped"] = done.data.tags["skipped"]
-            run = client.create_run(self.experiment_id, tags=tags, run_name=info.run_name())
-            self.run_id = run.info.run_id
-            _log_batch(client, self.run_id, params=params,
-                       metrics={k: v for k, v in self.linked_metrics.items()
-                                if k not in ("oracle_images_evaluated", "wall_seconds")})
+            self.run_id = write_link(client, self.experiment_id, tags, params, done, info.run_name())
             return
         resumed = self._resumable_run()
         if resumed is not None:

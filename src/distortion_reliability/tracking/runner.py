@@ -46,10 +46,8 @@ def load_pipeline() -> Callable[..., Any]:
 
 
 def validate(cfg: DictConfig) -> None:
-    try:
-        from ..config import validate as validate_config
-    except ImportError:  # before config.py existed
-        return
+    from ..config import validate as validate_config
+
     validate_config(cfg)
 
 
@@ -141,10 +139,8 @@ def _interrupt_guard(info: JobInfo):
 
     if info.multirun:
         return contextlib.nullcontext()
-    try:
-        from ..locks import interrupt_guard
-    except ImportError:  # pragma: no cover - before locks.py
-        return contextlib.nullcontext()
+    from ..locks import interrupt_guard
+
     return interrupt_guard(preemption=True)
 
 
