@@ -136,13 +136,10 @@ def test_count_decision_bounds():
     assert Count(100, 89).decided(100, 0.9) is False
 
 
-def test_bad_inputs_are_named():
-    with pytest.raises(ConfigError, match="h"):
-        make_oracle().label(random_levels(1), 1.2)
+def test_bad_levels_are_named():
+    # h, precision and batch size are checked once, by the config schema (tests/test_config.py BAD)
     with pytest.raises(ConfigError, match="level\\[gain\\]"):
         make_oracle().accuracy([[0.5, 2.0]])
-    with pytest.raises(ConfigError, match="oracle.precision"):
-        make_oracle(precision="fp8")
 
 
 def _hammer(args):

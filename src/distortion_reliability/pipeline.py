@@ -160,7 +160,7 @@ def build_oracle(cfg: DictConfig, components: Components | None = None) -> Oracl
                     chunk_size=oc.chunk_size, noise_seed=oc.noise_seed, device=device, progress=settings.progress)
     clean = oracle.clean_accuracy()
     info = {"dataset": comp.labels["dataset"], "model": comp.labels["model"], "n_verification": oracle.n,
-            "device": str(device), "precision": oc.precision, "clean_accuracy": clean}
+            "device": str(device), "precision": oracle.precision, "clean_accuracy": clean}  # effective precision
     return OracleBundle(oracle=oracle, box=comp.space.box, h=float(settings.h), clean_accuracy=clean,
                         space=comp.space, info=info)
 
@@ -381,6 +381,7 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None):
         "n_sampled": len(training.levels), "n_verification": int(bundle.oracle.n),
         # what labelling the grid cost when it was labelled (this job may have read it from the cache)
         "seconds_grid_labelling": float(grid.seconds),
+        "oracle_precision": bundle.info["precision"],  # the effective one (auto resolved): an MLflow tag
     }
     for b in budgets_for(len(training.levels)):
         summary[f"n_positive_at_{b}"] = int(np.count_nonzero(training.labels[:b]))
