@@ -193,6 +193,9 @@ class Oracle:
         return correct / self.n
 
     # ------------------------------------------------------------------ internals
+    def _inference(self):  # estimate.image_rate times T with it (there: oracle.engine.inference())
+        return self.engine.inference()
+
     def _auto_engine(self, model: torch.nn.Module, context: dict, cache_dir: str | Path | None) -> Engine:
         """The engine ``precision="auto"`` picks here (measured on the probe once per machine kind)."""
         model_key = stable_hash(context.get("model", context), length=24)
