@@ -46,7 +46,8 @@ class Engine:
 
     def prepare(self) -> "Engine":
         """Put the (shared) torch module in this engine's layout; call before using it."""
-        self.module = self.module.to(self.device, memory_format=self.layout).eval()
+        if not isinstance(self.module, OnnxModule):
+            self.module = self.module.to(self.device, memory_format=self.layout).eval()
         return self
 
     def inference(self) -> contextlib.ExitStack:
@@ -147,19 +148,21 @@ def _timed(engine: Engine, batch: torch.Tensor) -> tuple[torch.Tensor, float]:
 
 
 def measure(build: Callable[[str], Engine | None], names: list[str], probe: torch.Tensor, labels: torch.Tensor,
-            min_seconds: float = 0.3, max_repeats: int = 3, screen: float = 3.0) -> tuple[dict[str, Measurement], Probe]:
+            rounds: int = 3, screen: float = 3.0) -> tuple[dict[str, Measurement], Probe]:
     """Speed and fp32 agreement of each engine on ``probe`` ``[P levels, m images, C, H, W]`` (``labels`` ``[m]``).
 
     Each engine first runs 32 images (warm-up) and is timed on 64; one more than ``screen`` times slower
     than the best so far is recorded at that speed and not probed further (bf16 emulated on a CPU
     without native bf16 would spend seconds per batch). The others predict the whole probe (warm-up at
-    the full batch shape, and their predictions), then are timed on it, best of up to ``max_repeats``
-    runs until ``min_seconds`` have passed.
+    the full batch shape, and their predictions), then are timed on it in ``rounds`` round-robin
+    rounds, best of each: a burst of load on a shared machine then slows every engine alike instead
+    of the one being timed.
     """
     levels, m = probe.shape[:2]
     batch = probe.reshape(levels * m, *probe.shape[2:])
-    reference = None
     results: dict[str, Measurement] = {}
+    engines: dict[str, Engine] = {}
+    predictions: dict[str, torch.Tensor] = {}
     quick_best = 0.0
     for name in names:  # fp32 first: it is the reference
         engine = build(name)
@@ -172,16 +175,15 @@ def measure(build: Callable[[str], Engine | None], names: list[str], probe: torc
         if quick * screen < quick_best:
             results[name] = Measurement(quick, None)
             continue
-        predicted, _ = _timed(engine, batch)
-        best, spent = float("inf"), 0.0
-        for _ in range(max_repeats):
-            _, seconds = _timed(engine, batch)
-            best, spent = min(best, seconds), spent + seconds
-            if spent >= min_seconds:
-                break
-        predicted = predicted.cpu().reshape(levels, m)
-        if reference is None:
-            reference = predicted
-        results[name] = Measurement(len(batch) / best, int((predicted != reference).sum()))
+        engines[name] = engine
+        predictions[name] = _timed(engine, batch)[0].cpu().reshape(levels, m)
+    best = dict.fromkeys(engines, float("inf"))
+    for _ in range(rounds):
+        for name, engine in engines.items():
+            engine.prepare()  # the torch engines share one module: put it back in this one's layout
+            best[name] = min(best[name], _timed(engine, batch)[1])
+    reference = predictions[names[0]]
+    for name in engines:
+        results[name] = Measurement(len(batch) / best[name], int((predictions[name] != reference).sum()))
     accuracy = tuple(float(a) for a in (reference == labels.cpu()).float().mean(1))
-    return results, Probe(accuracy, int(m))
+    return {name: results[name] for name in names if name in results}, Probe(accuracy, int(m))
