@@ -114,7 +114,9 @@ class OracleSchema:
     noise_seed: int = 0                # seed of the rain fields
 
     def __post_init__(self) -> None:
-        if self.precision not in ("auto", "bf16", "fp32"):
+        from .precision import PRECISIONS
+
+        if self.precision not in PRECISIONS:
             raise ConfigError("oracle.precision", self.precision, "must be auto, bf16 or fp32")
         if self.batch_size != "auto":
             try:
