@@ -61,7 +61,8 @@ class DistortionLike(Protocol):
 
     def make_noise(self, num_images: int, height: int, width: int, seed: int, device: Any) -> torch.Tensor | None: ...
 
-    def apply(self, images: torch.Tensor, levels: Any, noise: torch.Tensor | None = None) -> torch.Tensor: ...
+    def apply(self, images: torch.Tensor, levels: Any, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """``levels``: float64 ``[L, d]`` in natural units, as validated by the oracle (converted once, here)."""
 
 
 def auto_batch_size(pixels_per_image: int) -> int:

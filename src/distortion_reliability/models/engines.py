@@ -17,6 +17,7 @@ The engine's name is the oracle's effective precision: it keys the oracle's cach
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import tempfile
 import time
@@ -85,7 +86,7 @@ def onnx_engine(module: nn.Module, device: Any, example: torch.Tensor, folder: s
 
         if "CUDAExecutionProvider" not in ort.get_available_providers():
             return None  # ORT on the CPU is no candidate for a GPU oracle
-    folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="dr-onnx-"))
+    folder = Path(folder) if folder is not None else _scratch()
     path = folder / f"{name}.onnx"
     if not path.is_file():
         folder.mkdir(parents=True, exist_ok=True)
@@ -114,6 +115,12 @@ def onnx_engine(module: nn.Module, device: Any, example: torch.Tensor, folder: s
     except Exception as exc:  # noqa: BLE001
         log.debug("ONNX Runtime cannot load the exported model: %s", exc)
         return None
+
+
+@functools.lru_cache(maxsize=1)
+def _scratch() -> Path:
+    """Where exports go without a cache: one temporary folder per process."""
+    return Path(tempfile.mkdtemp(prefix="dr-onnx-"))
 
 
 def candidate_names(module: nn.Module, device: Any) -> list[str]:
