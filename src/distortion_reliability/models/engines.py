@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import tempfile
 import time
 import warnings
@@ -90,7 +91,7 @@ def onnx_engine(module: nn.Module, device: Any, example: torch.Tensor, folder: s
     path = folder / f"{name}.onnx"
     if not path.is_file():
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".onnx.tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # two jobs exporting at once never share a file
         cpu = module.to("cpu", memory_format=torch.contiguous_format).eval()
         sample = example[:2].detach().to("cpu", torch.float32).contiguous()
         for dynamo in (False, True):
@@ -112,8 +113,9 @@ def onnx_engine(module: nn.Module, device: Any, example: torch.Tensor, folder: s
             return None
     try:
         return Engine(ONNX, OnnxModule(path, device=device), device, channels_last=False)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - e.g. a truncated file: exported again next time
         log.debug("ONNX Runtime cannot load the exported model: %s", exc)
+        path.unlink(missing_ok=True)
         return None
 
 
