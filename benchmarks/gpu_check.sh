@@ -7,8 +7,10 @@
 # Measures, on the device:
 #   * the bf16 inference limit of LeNet-5 on the preloaded, undistorted verification set (best of a few
 #     batch sizes, channels_last) -> gpu_bf16_limit_img_per_s=
-#   * the oracle f(c) (distortions + inference, D resident on the device, bf16 autocast, levels batched)
-#     on random levels -> gpu_oracle_img_per_s=
+#   * oracle.precision=auto choosing on the device (fp32 / bf16 autocast, both layouts, ONNX Runtime
+#     when it has CUDA), measured once in a fresh cache -> gpu_auto_choice=, gpu_auto_decision_s=
+#   * the oracle f(c) (distortions + inference, D resident on the device, the engine auto chose, levels
+#     batched) on random levels -> gpu_oracle_img_per_s=
 #   * labelling the paper's grid (points_per_dim^6 levels) at h = 0.9 with early stopping -> gpu_grid_label_s=
 #   * the GP sampler with its GP on the device (synthetic f, budget 60) -> gpu_gp_seconds_per_iteration=
 # Headline figures are printed last, one name=value per line. Expected well under 5 minutes on an H200;
@@ -101,8 +103,11 @@ with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16):
 bf16_limit = best
 print(f"bf16 limit {bf16_limit:,.0f} img/s", flush=True)
 
-# 2. The oracle on random levels (fresh evaluations: no cache).
-oracle = Oracle(net, images, labels, space, cache_dir=None, precision="bf16", device=device, progress=False)
+# 2. precision=auto decides on the device (measured here, in a fresh cache), then the oracle on random levels.
+cache = tempfile.mkdtemp(prefix="dr-gpu-check-")
+oracle, decide_s = timed(lambda: Oracle(net, images, labels, space, cache_dir=cache, precision="auto",
+                                        context={"model": loaded.fingerprint}, device=device, progress=False))
+print(oracle.decision.describe(), f"(decided in {decide_s:.1f} s)", flush=True)
 rng = np.random.default_rng(0)
 oracle.accuracy(space.box.sample_uniform(2, rng))  # warm-up
 levels = space.box.sample_uniform(n_levels, rng)
@@ -112,7 +117,9 @@ print(f"oracle {oracle_rate:,.0f} img/s on {n_levels} levels (f from {f.min():.3
 
 # 3. The paper's grid at h = 0.9, early stopping on.
 grid = space.box.grid(ppd)
-labeller = Oracle(net, images, labels, space, cache_dir=None, precision="bf16", device=device, progress=False)
+labeller = Oracle(net, images, labels, space, cache_dir=cache, precision="auto",  # the stored decision: no measuring
+                  context={"model": loaded.fingerprint}, device=device, progress=False)
+assert labeller.decision.cached and labeller.precision == oracle.precision
 grid_labels, grid_s = timed(labeller.label, grid, 0.9)
 print(f"grid: {len(grid)} levels in {grid_s:.1f} s, {int(grid_labels.sum())} positive at h=0.9, "
       f"{labeller.images_evaluated / (len(grid) * len(images)):.1%} of a full evaluation", flush=True)
@@ -129,6 +136,8 @@ print(f"gp sampler on {device}: {gp_per_it:.4f} s per iteration, {result.n_posit
       f"same levels run twice: {bool(np.array_equal(result.levels, again.levels))}", flush=True)
 
 print(f"gpu_device={device}")
+print(f"gpu_auto_choice={oracle.precision}")
+print(f"gpu_auto_decision_s={decide_s:.1f}")
 print(f"gpu_gp_seconds_per_iteration={gp_per_it:.4f}")
 print(f"gpu_oracle_img_per_s={oracle_rate:.0f}")
 print(f"gpu_bf16_limit_img_per_s={bf16_limit:.0f}")

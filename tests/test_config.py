@@ -148,6 +148,7 @@ BAD = [
     ("cache_dir=''", "cache_dir"),
     ("h=1.5", "h"),
     ("oracle.precision=fp8", "oracle.precision"),
+    ("oracle.batch_size=0", "oracle.batch_size"),
     ("grid.points_per_dim=1", "grid.points_per_dim"),
 ]
 
@@ -163,7 +164,7 @@ def test_bad_root_values_name_their_field(override, field):
 def test_validate_returns_typed_settings():
     settings = validate(compose_config(["threads=2", "h=0.3"]))
     assert isinstance(settings, RootSchema)
-    assert settings.threads == 2 and settings.h == 0.3 and settings.oracle.precision == "bf16"
+    assert settings.threads == 2 and settings.h == 0.3 and settings.oracle.precision == "auto"
 
 
 @pytest.mark.parametrize("override", ["imbalance.sampler.k_neighbors=0", "sampler.budget=-5", "+predictors.dt.max_depth=-3",

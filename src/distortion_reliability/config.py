@@ -62,14 +62,16 @@ def _positive_int(name: str, value: Any, minimum: int) -> None:
 
 @dataclass
 class OracleSchema:
-    precision: str = "bf16"            # bf16 | fp32
+    precision: str = "auto"            # auto | bf16 | fp32 (auto: measured, see precision.py)
     batch_size: Any = "auto"           # images per forward pass, or auto
     chunk_size: Optional[int] = None   # images per early-stopping check
     noise_seed: int = 0                # seed of the rain fields
 
     def __post_init__(self) -> None:
-        if self.precision not in ("bf16", "fp32"):
-            raise ConfigError("oracle.precision", self.precision, "must be bf16 or fp32")
+        from .precision import PRECISIONS
+
+        if self.precision not in PRECISIONS:
+            raise ConfigError("oracle.precision", self.precision, "must be auto, bf16 or fp32")
         if self.batch_size != "auto":
             try:
                 size = int(self.batch_size)

@@ -3,11 +3,13 @@
 It is the expensive black box of the paper, so it is
 
 * batched: several levels x a chunk of images go through one distortion call and one forward pass;
-* cheap by default: ``torch.inference_mode`` with bf16 autocast (config switch to fp32);
+* fast on the machine at hand: ``precision="auto"`` runs T the fastest way whose predictions agree
+  with fp32 (torch fp32 / bf16, either memory layout, or ONNX Runtime; see :mod:`.precision`);
 * exact when it stops early: :meth:`Oracle.label` stops evaluating a level as soon as the images not
   yet seen cannot change the decision ``f(c) >= h`` — same answer as the full evaluation;
 * cached: every evaluation is stored per level as a running count ``(n_evaluated, n_correct)`` keyed
-  by the exact context (D, T's weights, distortion spec and op versions, noise seed, precision). An
+  by the exact context (D, T's weights, distortion spec and op versions, noise seed, the effective
+  precision: results of two machines that run T differently never mix). An
   early-stopped entry is resumed, not redone, when a later call needs more images;
 * crash-safe: a call's levels are split into blocks (by position, so every job splits a grid the same
   way); the counts of the block in flight go to one checksummed journal file every ``flush_seconds``
@@ -20,13 +22,9 @@ It is the expensive black box of the paper, so it is
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import logging
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence
 
@@ -34,17 +32,24 @@ import numpy as np
 import torch
 
 from .allocator import keep_freed_memory
-from .artifacts import atomic_write_bytes, canonical_json, read_verified_bytes, stable_hash, sweep_temp_files
+from .artifacts import stable_hash
 from .console import progress_bar
 from .errors import ConfigError
-from .locks import LockFile, describe_holder, deferred_signals
-from .space import Box, check_threshold
+from .locks import describe_holder, deferred_signals
+from .models.engines import Engine, build_engine, candidate_names, measure, torch_engine
+from .oracle_cache import Count, EvalCache
+from .precision import PRECISIONS, decide, machine_kind
+from .space import Box
 
 log = logging.getLogger(__name__)
 
 # Bump when a change to this module changes the numbers it returns (it keys the cache).
-ORACLE_VERSION = 1
-PRECISIONS = ("bf16", "fp32")
+# 2: levels reach the distortion in float64 (no float32 round trip); the key holds the effective precision.
+ORACLE_VERSION = 2
+#: Probe of ``precision="auto"``: this many levels, from the identity outwards, x up to 1,024 images in all.
+PROBE_LEVELS = 8
+
+__all__ = ["Count", "EvalCache", "Oracle", "ORACLE_VERSION", "PRECISIONS", "auto_batch_size"]
 
 
 class DistortionLike(Protocol):
@@ -56,122 +61,8 @@ class DistortionLike(Protocol):
 
     def make_noise(self, num_images: int, height: int, width: int, seed: int, device: Any) -> torch.Tensor | None: ...
 
-    def apply(self, images: torch.Tensor, levels: Any, noise: torch.Tensor | None = None) -> torch.Tensor: ...
-
-
-@dataclass
-class Count:
-    """Running evaluation of one level: ``n_correct`` right out of the first ``n_evaluated`` images of D."""
-
-    n_evaluated: int
-    n_correct: int
-
-    def decided(self, n_total: int, h: float) -> bool | None:
-        """True/False if ``n_correct_total / N >= h`` is already certain, else None.
-
-        Both bounds use the same expression as the full evaluation (``correct / N >= h``), so an
-        early decision can never differ from the exact one by floating-point rounding.
-        """
-        if self.n_correct / n_total >= h:
-            return True  # correct answers only accumulate
-        if (self.n_correct + (n_total - self.n_evaluated)) / n_total < h:
-            return False  # even if every remaining image were right, f < h
-        return None
-
-
-class EvalCache:
-    """Per-level evaluation counts on disk, one small checksummed file per level.
-
-    One file per level keeps concurrent writers (multirun jobs) independent: each write is an
-    atomic rename, two jobs computing the same level write the same content, and a corrupted file
-    fails its checksum and is recomputed.
-    """
-
-    def __init__(self, root: str | Path, context: Mapping[str, Any]):
-        self.context_key = stable_hash(context)
-        self.dir = Path(root) / "oracle" / self.context_key
-        self._context = dict(context)
-        self._wrote_context = False
-        self._swept = False
-
-    @staticmethod
-    def level_key(level: np.ndarray) -> str:
-        # Rounded so that the same level computed along two code paths (grid, config) hits one entry.
-        return stable_hash([round(float(v), 10) for v in level], length=24)
-
-    def _path(self, key: str) -> Path:
-        return self.dir / key[:2] / f"{key}.json"
-
-    def get(self, level: np.ndarray, n_total: int, key: str | None = None) -> Count | None:
-        payload = read_verified_bytes(self._path(key or self.level_key(level)))
-        if payload is None:
-            return None
-        try:
-            entry = json.loads(payload)
-            count = Count(int(entry["n_evaluated"]), int(entry["n_correct"]))
-            ok = entry["n_total"] == n_total and np.allclose(entry["level"], level, rtol=0, atol=1e-9)
-        except (KeyError, TypeError, ValueError):
-            return None
-        if not ok or not (0 <= count.n_correct <= count.n_evaluated <= n_total):
-            return None
-        return count
-
-    def _write_context(self) -> None:
-        if not self._wrote_context:  # a human-readable record of what the directory holds
-            atomic_write_bytes(self.dir / "context.json", canonical_json(self._context).encode())
-            self._wrote_context = True
-
-    def put(self, level: np.ndarray, n_total: int, count: Count, key: str | None = None) -> None:
-        self._write_context()
-        entry = {"level": [float(v) for v in level], "n_total": n_total,
-                 "n_evaluated": count.n_evaluated, "n_correct": count.n_correct}
-        atomic_write_bytes(self._path(key or self.level_key(level)), canonical_json(entry).encode())
-
-    # ---------------------------------------------------------------- blocks of levels in flight
-    @staticmethod
-    def block_key(level_keys: Sequence[str], n_total: int) -> str:
-        return stable_hash({"levels": list(level_keys), "n": n_total}, length=24)
-
-    def claim(self, block_key: str) -> LockFile:
-        """The claim a job holds while it evaluates a block of levels."""
-        return LockFile(self.dir / "claims" / f"{block_key}.lock")
-
-    def _partial_path(self, block_key: str) -> Path:
-        return self.dir / "partial" / f"{block_key}.npz"
-
-    def put_partial(self, block_key: str, levels: np.ndarray, n_total: int, counts: Sequence[Count]) -> None:
-        """Journal the running counts of a block's levels (one checksummed file, written atomically)."""
-        self._write_context()
-        buf = io.BytesIO()
-        np.savez(buf, levels=np.asarray(levels, dtype=np.float64), n_total=np.int64(n_total),
-                 n_evaluated=np.array([c.n_evaluated for c in counts], dtype=np.int64),
-                 n_correct=np.array([c.n_correct for c in counts], dtype=np.int64))
-        atomic_write_bytes(self._partial_path(block_key), buf.getvalue())
-
-    def get_partial(self, block_key: str, levels: np.ndarray, n_total: int) -> list[Count] | None:
-        """The journalled counts of a block (None when absent, corrupted or for other levels)."""
-        if not self._swept:  # temp files of a writer killed mid-write
-            sweep_temp_files(self.dir / "partial")
-            self._swept = True
-        payload = read_verified_bytes(self._partial_path(block_key))
-        if payload is None:
-            return None
-        try:
-            with np.load(io.BytesIO(payload), allow_pickle=False) as z:
-                saved, total, n_eval, n_corr = z["levels"], int(z["n_total"]), z["n_evaluated"], z["n_correct"]
-        except Exception:
-            return None
-        if (total != n_total or saved.shape != np.shape(levels) or len(n_eval) != len(saved)
-                or not np.allclose(saved, levels, rtol=0, atol=1e-9)):
-            return None
-        counts = [Count(int(e), int(c)) for e, c in zip(n_eval, n_corr)]
-        if not all(0 <= c.n_correct <= c.n_evaluated <= n_total for c in counts):
-            return None
-        return counts
-
-    def drop_partial(self, block_key: str) -> None:
-        with contextlib.suppress(OSError):
-            self._partial_path(block_key).unlink()
+    def apply(self, images: torch.Tensor, levels: Any, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """``levels``: float64 ``[L, d]`` in natural units, as validated by the oracle (converted once, here)."""
 
 
 def auto_batch_size(pixels_per_image: int) -> int:
@@ -186,7 +77,7 @@ class Oracle:
     ----------
     model : torch.nn.Module
         The image classifier T, in eval mode, taking images in [0, 1] and returning logits. It is
-        moved to ``device`` and to the channels_last layout in place (``Module.to`` semantics).
+        moved to ``device`` and to the chosen engine's memory layout in place (``Module.to`` semantics).
     images, labels : torch.Tensor
         The verification set D, ``[N, C, H, W]`` in [0, 1] and ``[N]``, in a fixed (seeded) order.
     space : DistortionSpace
@@ -200,9 +91,13 @@ class Oracle:
         Images per forward pass (levels x image chunk). "auto" sizes batches to about 2^20 pixels
         (1,337 MNIST images, 1,024 CIFAR, 4,096 digits). Measured here, one thread: LeNet-5 4 % faster
         at 1,024-1,337 images than at 334, ResNet-20 flat from 256 to 1,024; memory stays bounded.
-    precision : {"bf16", "fp32"}
-        bf16 autocast: measured here (LeNet-5, MNIST, one thread) 1.7x the fp32 throughput, with the
-        same reliability decision on all 256 benchmark levels (the issue expected 4-5x; not seen here).
+    precision : {"auto", "bf16", "fp32"}
+        "fp32" / "bf16" (autocast): torch, channels_last, as asked. "auto": the fastest engine of
+        :mod:`.models.engines` whose predictions agree with fp32 on a probe (rule and why in
+        :mod:`.precision`), measured once per (T, device, input shape, machine kind) and stored under
+        ``cache_dir``. :attr:`precision` is then the engine chosen (e.g. ``onnxruntime``).
+        Settings (precision, batch size, chunk size, h) are validated once, by the config schema:
+        the oracle trusts them.
     chunk_size : int or None
         Images evaluated per level before re-checking the early-stopping bound in :meth:`label`
         (default N/8).
@@ -226,7 +121,7 @@ class Oracle:
         context: Mapping[str, Any] | None = None,
         cache_dir: str | Path | None = None,
         batch_size: int | str = "auto",
-        precision: str = "bf16",
+        precision: str = "auto",
         chunk_size: int | None = None,
         noise_seed: int = 0,
         device: str | torch.device = "cpu",
@@ -234,30 +129,20 @@ class Oracle:
         flush_seconds: float = 1.0,
         block_levels: int | str = "auto",
     ):
-        if precision not in PRECISIONS:
-            raise ConfigError("oracle.precision", precision, f"must be one of {', '.join(PRECISIONS)}")
         if batch_size == "auto":
             batch_size = auto_batch_size(images.shape[-2] * images.shape[-1])
-        if isinstance(batch_size, str) or int(batch_size) < 1:
-            raise ConfigError("oracle.batch_size", batch_size, "must be an integer >= 1 or 'auto'")
         if images.ndim != 4 or labels.ndim != 1 or len(images) != len(labels) or len(images) == 0:
             raise ConfigError("verification set", (tuple(images.shape), tuple(labels.shape)),
                               "must be non-empty images [N, C, H, W] with labels [N]")
         self.device = torch.device(device)
         keep_freed_memory()  # without it, page faults on every batch's activations dominate on CPU
-        # channels_last: oneDNN's fast layout on CPU (LeNet-5 bf16 2.5x, ResNet-20 1.1-1.25x measured
-        # here); with NCHW weights, bf16 max-pooling takes a slow path. Also the fast layout on GPUs.
-        self.model = model.to(self.device, memory_format=torch.channels_last).eval()
         self.images = images.to(self.device, torch.float32)
         self.labels = labels.to(self.device, torch.long)
         self.space = space
         self.box: Box = space.box
         self.n = len(self.images)
         self.batch_size = int(batch_size)
-        self.precision = precision
         self.chunk_size = int(chunk_size) if chunk_size else max(1, math.ceil(self.n / 8))
-        if self.chunk_size < 1:
-            raise ConfigError("oracle.chunk_size", chunk_size, "must be >= 1")
         self.progress = progress
         if not (isinstance(flush_seconds, (int, float)) and flush_seconds >= 0):
             raise ConfigError("oracle.flush_seconds", flush_seconds, "must be a number of seconds >= 0")
@@ -269,8 +154,15 @@ class Oracle:
         self.block_levels = int(block_levels)
         _, _, height, width = self.images.shape
         self.noise = space.make_noise(self.n, height, width, noise_seed, self.device)
+        self.decision = None
+        if precision == "auto":
+            self.engine = self._auto_engine(model, dict(context or {}), cache_dir)
+        else:  # channels_last: oneDNN's fast layout on CPU (LeNet-5 bf16 2.5x, ResNet-20 1.1-1.25x), and GPUs'
+            self.engine = torch_engine(precision, model, self.device)
+        self.model = self.engine.module
+        self.precision = self.engine.name  # the effective precision: it keys the cache
         full_context = {"context": dict(context or {}), "distortion": space.spec(), "noise_seed": noise_seed,
-                        "precision": precision, "n": self.n, "oracle_version": ORACLE_VERSION}
+                        "precision": self.precision, "n": self.n, "oracle_version": ORACLE_VERSION}
         self.context_key = stable_hash(full_context)
         self.cache = EvalCache(cache_dir, full_context) if cache_dir is not None else None
         # Counters let callers (tests, benchmarks) see how much work was really done.
@@ -288,30 +180,56 @@ class Oracle:
 
     def label(self, levels: np.ndarray | Sequence[Sequence[float]], h: float) -> np.ndarray:
         """I[f(c) >= h] for each level, evaluating only as many images as the decision needs."""
-        h = check_threshold(h)
         levels = self.box.validate(levels)
         counts = self._evaluate(levels, h=h)
         return np.array([c.decided(self.n, h) for c in counts], dtype=bool)
 
     def clean_accuracy(self) -> float:
         """Accuracy of T on undistorted D (the identity level, when the space has one)."""
-        with self._inference():
-            correct = 0
+        correct = 0
+        with self.engine.inference():
             for start in range(0, self.n, self.batch_size):
-                batch = self.images[start : start + self.batch_size].contiguous(memory_format=torch.channels_last)
-                logits = self.model(batch)
+                logits = self.engine(self.images[start : start + self.batch_size])
                 correct += int((logits.argmax(1) == self.labels[start : start + self.batch_size]).sum())
         return correct / self.n
 
     # ------------------------------------------------------------------ internals
-    def _inference(self):
-        import contextlib
+    def _inference(self):  # estimate.image_rate times T with it (there: oracle.engine.inference())
+        return self.engine.inference()
 
-        stack = contextlib.ExitStack()
-        stack.enter_context(torch.inference_mode())
-        if self.precision == "bf16":
-            stack.enter_context(torch.autocast(self.device.type, dtype=torch.bfloat16))
-        return stack
+    def _auto_engine(self, model: torch.nn.Module, context: dict, cache_dir: str | Path | None) -> Engine:
+        """The engine ``precision="auto"`` picks here (measured on the probe once per machine kind)."""
+        model_key = stable_hash(context.get("model", context), length=24)
+        folder = None if cache_dir is None else Path(cache_dir) / "precision" / "onnx"
+
+        def build(name: str) -> Engine | None:
+            return build_engine(name, model, self.device, self.images, folder, model_key)
+
+        names = candidate_names(model, self.device)
+        about = {"model": model_key, "device": self.device.type, "input": list(self.images.shape[1:]),
+                 "machine": machine_kind(self.device), "candidates": names, "probe": self._probe_shape()}
+        self.decision = decide(about, self.n, cache_dir, lambda: measure(build, names, *self._probe()))
+        log.info(self.decision.describe())
+        engine = build(self.decision.choice)
+        if engine is None:  # the stored choice cannot be rebuilt here (e.g. the export failed this time)
+            log.warning("oracle: %s unavailable, running fp32", self.decision.choice)
+            engine = torch_engine("fp32", model, self.device)
+        return engine
+
+    def _probe_shape(self) -> tuple[int, int]:
+        """Probe levels x images per level: up to one batch (at most 1,024 images), PROBE_LEVELS levels."""
+        per_level = max(1, min(self.n, min(self.batch_size, 1024) // PROBE_LEVELS))
+        return PROBE_LEVELS, per_level
+
+    def _probe(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The first images of D distorted by levels from the identity (mild) to seeded random (heavy) ones."""
+        levels_n, m = self._probe_shape()
+        far = self.box.sample_uniform(levels_n, np.random.default_rng(0))
+        near = np.asarray(getattr(self.space, "identity", self.box.lower), dtype=np.float64)
+        steps = (np.arange(1, levels_n + 1) / levels_n)[:, None] ** 2  # most probe levels mild, as near h
+        noise = None if self.noise is None else self.noise[:m]
+        with torch.inference_mode():
+            return self.space.apply(self.images[:m], near + steps * (far - near), noise), self.labels[:m]
 
     def _done(self, count: Count, h: float | None) -> bool:
         if count.n_evaluated >= self.n:
@@ -399,7 +317,7 @@ class Oracle:
             cache.put_partial(bkey, levels[members], self.n, [counts[i] for i in members])
 
         try:
-            with self._inference():
+            with self.engine.inference():
                 while todo:
                     # Levels at the same position in D share one image chunk, hence one batched call.
                     start = min(counts[i].n_evaluated for i in todo)
@@ -438,11 +356,9 @@ class Oracle:
         """Number of correctly classified images [start:stop) of D under each level (one batch)."""
         images = self.images[start:stop]
         noise = None if self.noise is None else self.noise[start:stop]
-        level_t = torch.as_tensor(levels, dtype=torch.float32, device=self.device)
-        distorted = self.space.apply(images, level_t, noise)  # [L, m, C, H, W]
+        distorted = self.space.apply(images, levels, noise)  # [L, m, C, H, W]; float64 levels, converted there
         n_levels, m = distorted.shape[:2]
-        batch = distorted.reshape(n_levels * m, *distorted.shape[2:]).contiguous(memory_format=torch.channels_last)
-        logits = self.model(batch)
+        logits = self.engine(distorted.reshape(n_levels * m, *distorted.shape[2:]))
         hits = logits.argmax(1).reshape(n_levels, m) == self.labels[start:stop]
         self.images_evaluated += n_levels * m
         self.levels_evaluated += n_levels

@@ -26,183 +26,22 @@ import functools
 import inspect
 import logging
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import torch
 from torch import nn
 
-from ..artifacts import stable_hash
 from ..data.locate import download_timeout
 from ..errors import ConfigError, DataNotFoundError
-from .architectures import AdaptInput, CifarResNet, Classifier, LeNet5, Normalize, SelectLogits, SmallCNN
+from .architectures import CifarResNet, Classifier, LeNet5, Normalize, SmallCNN
 from .base import LoadedModel
 from .loading import existing_file, file_sha256, load_weights, state_sha256
 from .training import cached_training
+from .wrapping import (Geometry, dataset_geometry, finish_model, head_size, normalization, plain, required, size2,
+                       square_size, wrap_net)
 
 log = logging.getLogger(__name__)
-
-#: Seconds a weights download may stall before it is given up (offline machines fail fast).
-DOWNLOAD_TIMEOUT_S = 20.0
-
-
-# --------------------------------------------------------------------------------------------- helpers
-
-
-def _plain(value: Any) -> Any:
-    """OmegaConf containers (what Hydra passes for YAML lists and mappings) as plain Python."""
-    from omegaconf import DictConfig, ListConfig, OmegaConf
-
-    if isinstance(value, (DictConfig, ListConfig)):
-        return OmegaConf.to_container(value, resolve=True)
-    return value
-
-
-def _required(value: Any, field: str, what: str) -> Any:
-    if value is None or value == "???" or (isinstance(value, str) and not value.strip()):
-        raise ConfigError(f"model.{field}", value, f"must be set: {what}")
-    return value
-
-
-@dataclass(frozen=True)
-class Geometry:
-    """What a builder reads from the dataset object."""
-
-    name: str
-    classes: list[str] | None
-    num_classes: int
-    channels: int
-    size: tuple[int, int] | None
-
-
-def dataset_geometry(dataset: Any) -> Geometry:
-    """``name``, ``classes``/``num_classes``, ``channels``, ``image_size`` of a dataset object."""
-    name = str(getattr(dataset, "name", type(dataset).__name__))
-    classes = getattr(dataset, "classes", None)
-    classes = [str(c) for c in classes] if classes is not None else None
-    num_classes = getattr(dataset, "num_classes", None)
-    num_classes = len(classes) if num_classes is None and classes is not None else num_classes
-    channels = getattr(dataset, "channels", None)
-    if num_classes is None or channels is None:
-        raise ConfigError("dataset", name, "must give the model builders num_classes (or classes) and channels")
-    size = getattr(dataset, "image_size", None)
-    return Geometry(name, classes, int(num_classes), int(channels), _size2(size, "dataset.image_size"))
-
-
-def _size2(value: Any, field: str) -> tuple[int, int] | None:
-    value = _plain(value)
-    if value is None:
-        return None
-    if isinstance(value, (int,)) and not isinstance(value, bool):
-        value = (value, value)
-    if (not isinstance(value, (list, tuple)) or len(value) != 2
-            or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value)):
-        raise ConfigError(field, value, "must be a positive integer or [height, width]")
-    return int(value[0]), int(value[1])
-
-
-def _square(size: tuple[int, int] | None, field: str) -> int:
-    if size is None or size[0] != size[1]:
-        raise ConfigError(field, size, "must be a square image size for this architecture (set model.input_size)")
-    return size[0]
-
-
-def _num_classes(value: Any, geo: Geometry) -> int:
-    if value is None:
-        return geo.num_classes
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError("model.num_classes", value, "must be a positive integer or null")
-    return int(value)
-
-
-def _class_indices(class_map: Any, geo: Geometry) -> list[int] | None:
-    class_map = _plain(class_map)
-    if class_map is None:
-        return None
-    if isinstance(class_map, Mapping):
-        if geo.classes is None:
-            raise ConfigError("model.class_map", "{...}", f"needs class names, and dataset {geo.name!r} gives none (use a list)")
-        by_name = {str(k): v for k, v in class_map.items()}
-        missing = [c for c in geo.classes if c not in by_name]
-        if missing:
-            raise ConfigError("model.class_map", f"{len(by_name)} entries",
-                              f"must map every class of {geo.name}; missing {missing[:5]}")
-        indices = [by_name[c] for c in geo.classes]
-    elif isinstance(class_map, (list, tuple)):
-        if len(class_map) != geo.num_classes:
-            raise ConfigError("model.class_map", class_map, f"must list one output index per class ({geo.num_classes})")
-        indices = list(class_map)
-    else:
-        raise ConfigError("model.class_map", class_map, "must be a list of output indices or a {class: index} mapping")
-    if any(isinstance(i, bool) or not isinstance(i, int) or i < 0 for i in indices):
-        raise ConfigError("model.class_map", class_map, "must hold non-negative integer output indices")
-    return [int(i) for i in indices]
-
-
-def _norm(mean: Any, std: Any, channels: int) -> tuple[list[float], list[float]] | None:
-    mean, std = _plain(mean), _plain(std)
-    if mean is None and std is None:
-        return None
-    if mean is None or std is None:
-        raise ConfigError("model.mean" if mean is None else "model.std", None, "must be set together with the other")
-    out = []
-    for field, v in (("mean", mean), ("std", std)):
-        v = [v] if isinstance(v, (int, float)) and not isinstance(v, bool) else v
-        if not isinstance(v, (list, tuple)) or len(v) not in (1, channels) or any(
-                isinstance(x, bool) or not isinstance(x, (int, float)) for x in v):
-            raise ConfigError(f"model.{field}", v, f"must be one number or {channels} (one per input channel)")
-        out.append([float(x) for x in v] * (channels if len(v) == 1 else 1))
-    if any(s <= 0 for s in out[1]):
-        raise ConfigError("model.std", std, "must be positive")
-    return out[0], out[1]
-
-
-def _wrap(net: nn.Module, geo: Geometry, *, mean: Any = None, std: Any = None, input_size: Any = None,
-          input_channels: Any = None, class_map: Any = None, net_channels: int | None = None,
-          net_size: tuple[int, int] | None = None) -> tuple[Classifier, dict]:
-    """``adapt -> normalize -> net -> head`` around ``net``, and the spec of that wrapper."""
-    if input_channels is not None and (isinstance(input_channels, bool) or not isinstance(input_channels, int)
-                                       or input_channels < 1):
-        raise ConfigError("model.input_channels", input_channels, "must be a positive integer or null")
-    channels = int(input_channels or net_channels or geo.channels)
-    size = _size2(input_size, "model.input_size") or net_size
-    adapt = None
-    if channels != geo.channels or (size is not None and size != geo.size):
-        adapt = AdaptInput(geo.channels, channels, size)
-    norm = _norm(mean, std, channels)
-    indices = _class_indices(class_map, geo)
-    module = Classifier(net, Normalize(*norm) if norm else None, SelectLogits(indices) if indices else None, adapt)
-    spec = {"channels": channels, "size": size, "mean": norm and norm[0], "std": norm and norm[1],
-            "class_map": indices}
-    return module, spec
-
-
-def _finish(module: Classifier, geo: Geometry, name: str, weights: str, spec: Mapping[str, Any],
-            device: str | torch.device) -> LoadedModel:
-    """Check the model classifies the dataset's images, then move it, freeze it and fingerprint it."""
-    if geo.size is not None:
-        probe = torch.zeros(2, geo.channels, *geo.size)
-        module.eval()
-        try:
-            with torch.inference_mode():
-                out = module(probe)
-        except Exception as exc:  # shapes that do not fit: say which settings to look at
-            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-            raise ConfigError("model", name, f"cannot classify {geo.name} images of shape {tuple(probe.shape[1:])} "
-                              f"({type(exc).__name__}: {first}); check model.input_size, model.input_channels "
-                              "and model.class_map") from None
-        if out.ndim != 2 or out.shape[1] != geo.num_classes:
-            raise ConfigError("model.class_map", spec.get("class_map"),
-                              f"must give one logit per class: {name} outputs {tuple(out.shape[1:])} per image, "
-                              f"dataset {geo.name} has {geo.num_classes} classes (set model.class_map to pick the "
-                              "outputs, or model.num_classes)")
-    full_spec = {"name": name, "weights": weights, **spec}
-    module = module.to(torch.device(device)).eval()
-    for p in module.parameters():
-        p.requires_grad_(False)
-    return LoadedModel(module, name, stable_hash(full_spec, length=32), geo.classes, full_spec)
-
 
 # --------------------------------------------------------------------------------------------- kinds
 
@@ -212,13 +51,13 @@ def lenet5(*, dataset: Any, checkpoint: str, cache_dir: Any = None, device: str 
            input_size: Any = None, input_channels: int | None = None, class_map: Any = None) -> LoadedModel:
     """The MNIST LeNet-5 (:class:`LeNet5`), sized from the data, weights from ``checkpoint``."""
     geo = dataset_geometry(dataset)
-    size = _square(_size2(input_size, "model.input_size") or geo.size, "model.input_size")
+    size = square_size(size2(input_size, "model.input_size") or geo.size, "model.input_size")
     channels = input_channels or geo.channels
-    net = LeNet5(channels, _num_classes(num_classes, geo), size)
-    sha = load_weights(net, _required(checkpoint, "checkpoint", "the LeNet-5 weights file"), "lenet5")
-    module, spec = _wrap(net, geo, mean=mean, std=std, input_size=input_size, input_channels=input_channels,
+    net = LeNet5(channels, head_size(num_classes, geo), size)
+    sha = load_weights(net, required(checkpoint, "checkpoint", "the LeNet-5 weights file"), "lenet5")
+    module, spec = wrap_net(net, geo, mean=mean, std=std, input_size=input_size, input_channels=input_channels,
                          class_map=class_map)
-    return _finish(module, geo, "lenet5", sha, spec, device)
+    return finish_model(module, geo, "lenet5", sha, spec, device)
 
 
 def cifar_resnet(*, dataset: Any, depth: int, checkpoint: str, cache_dir: Any = None,
@@ -227,12 +66,12 @@ def cifar_resnet(*, dataset: Any, depth: int, checkpoint: str, cache_dir: Any = 
                  class_map: Any = None) -> LoadedModel:
     """A CIFAR ResNet of ``depth`` 20, 32, 44, 56 or 110 (option A; akamaster checkpoint layout)."""
     geo = dataset_geometry(dataset)
-    net = CifarResNet(depth, _num_classes(num_classes, geo), input_channels or geo.channels)
+    net = CifarResNet(depth, head_size(num_classes, geo), input_channels or geo.channels)
     name = f"cifar_resnet{depth}"
-    sha = load_weights(net, _required(checkpoint, "checkpoint", f"the {name} weights file"), name)
-    module, spec = _wrap(net, geo, mean=mean, std=std, input_size=input_size, input_channels=input_channels,
+    sha = load_weights(net, required(checkpoint, "checkpoint", f"the {name} weights file"), name)
+    module, spec = wrap_net(net, geo, mean=mean, std=std, input_size=input_size, input_channels=input_channels,
                          class_map=class_map)
-    return _finish(module, geo, name, sha, {**spec, "depth": depth}, device)
+    return finish_model(module, geo, name, sha, {**spec, "depth": depth}, device)
 
 
 def small_cnn(*, dataset: Any, train: Mapping[str, Any], seed: int = 0, checkpoint: str | None = None,
@@ -245,8 +84,8 @@ def small_cnn(*, dataset: Any, train: Mapping[str, Any], seed: int = 0, checkpoi
     ``mean``/``std`` null: the training images' per-channel statistics, stored with the weights.
     """
     geo = dataset_geometry(dataset)
-    size = _square(geo.size, "dataset.image_size")
-    norm = _norm(mean, std, geo.channels)
+    size = square_size(geo.size, "dataset.image_size")
+    norm = normalization(mean, std, geo.channels)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError("model.seed", seed, "must be a non-negative integer")
 
@@ -263,9 +102,9 @@ def small_cnn(*, dataset: Any, train: Mapping[str, Any], seed: int = 0, checkpoi
     else:
         if cache_dir in (None, ""):
             raise ConfigError("cache_dir", cache_dir, "must be set to train (and cache) the small CNN")
-        module, weights, spec = cached_training(make, dataset, _plain(train), seed, cache_dir, arch,
+        module, weights, spec = cached_training(make, dataset, plain(train), seed, cache_dir, arch,
                                                 progress=progress, fit_normalize=norm is None)
-    return _finish(module, geo, "small_cnn", weights, {"arch": arch, "trained": spec.get("train")}, device)
+    return finish_model(module, geo, "small_cnn", weights, {"arch": arch, "trained": spec.get("train")}, device)
 
 
 def _torchvision_weights(arch: str, weights: str) -> Any:
@@ -294,7 +133,7 @@ def _hub_weights_file(enum: Any, progress: bool) -> Path:
     found = re.search(r"-([a-f0-9]+)\.", path.name)
     try:
         hub.mkdir(parents=True, exist_ok=True)
-        with download_timeout(DOWNLOAD_TIMEOUT_S):
+        with download_timeout():  # a stalled download fails fast offline
             torch.hub.download_url_to_file(url, str(path), hash_prefix=found.group(1) if found else None,
                                            progress=progress)
     except Exception as exc:
@@ -321,14 +160,14 @@ def torchvision_model(*, dataset: Any, arch: str, weights: str | None = None, ch
     from torchvision import models as tvm
 
     geo = dataset_geometry(dataset)
-    arch = str(_required(arch, "arch", "a torchvision.models architecture name, e.g. resnet18"))
+    arch = str(required(arch, "arch", "a torchvision.models architecture name, e.g. resnet18"))
     if arch not in tvm.list_models():
         close = difflib.get_close_matches(arch, tvm.list_models(), n=5)
         raise ConfigError("model.arch", arch, "is not a torchvision.models architecture" +
                           (f" (did you mean {', '.join(close)}?)" if close else ""))
-    kwargs = dict(_plain(model_kwargs) or {})
+    kwargs = dict(plain(model_kwargs) or {})
     if num_classes is not None:
-        kwargs["num_classes"] = _num_classes(num_classes, geo)
+        kwargs["num_classes"] = head_size(num_classes, geo)
     try:
         net = tvm.get_model(arch, weights=None, **kwargs)
     except (TypeError, ValueError) as exc:
@@ -340,9 +179,9 @@ def torchvision_model(*, dataset: Any, arch: str, weights: str | None = None, ch
     else:
         raise ConfigError("model.weights", None, "must be set (e.g. DEFAULT), or model.checkpoint=<weights file>")
     sha = load_weights(net, path, arch)
-    module, spec = _wrap(net, geo, mean=mean, std=std, input_size=input_size, input_channels=input_channels,
+    module, spec = wrap_net(net, geo, mean=mean, std=std, input_size=input_size, input_channels=input_channels,
                          class_map=class_map, net_channels=3)
-    return _finish(module, geo, f"torchvision:{arch}", sha, {**spec, "arch": arch, "kwargs": kwargs}, device)
+    return finish_model(module, geo, f"torchvision:{arch}", sha, {**spec, "arch": arch, "kwargs": kwargs}, device)
 
 
 def timm_model(*, dataset: Any, arch: str, checkpoint: str, cache_dir: Any = None,
@@ -357,12 +196,12 @@ def timm_model(*, dataset: Any, arch: str, checkpoint: str, cache_dir: Any = Non
     import timm
 
     geo = dataset_geometry(dataset)
-    arch = str(_required(arch, "arch", "a timm model name, e.g. resnet18"))
-    path = existing_file(_required(checkpoint, "checkpoint", "a local weights file (timm weights are not "
+    arch = str(required(arch, "arch", "a timm model name, e.g. resnet18"))
+    path = existing_file(required(checkpoint, "checkpoint", "a local weights file (timm weights are not "
                                    "downloaded at run time; save model.state_dict() once where you are online)"))
-    kwargs = dict(_plain(model_kwargs) or {})
+    kwargs = dict(plain(model_kwargs) or {})
     if num_classes is not None:
-        kwargs["num_classes"] = _num_classes(num_classes, geo)
+        kwargs["num_classes"] = head_size(num_classes, geo)
     if input_channels is not None:
         kwargs["in_chans"] = int(input_channels)
     if not timm.is_model(arch):
@@ -378,9 +217,9 @@ def timm_model(*, dataset: Any, arch: str, checkpoint: str, cache_dir: Any = Non
         cfg = getattr(net, "pretrained_cfg", None) or {}
         if cfg.get("mean") is not None and len(cfg["mean"]) in (1, channels):
             mean, std = list(cfg["mean"]), list(cfg["std"])
-    module, spec = _wrap(net, geo, mean=mean, std=std, input_size=input_size, input_channels=input_channels,
+    module, spec = wrap_net(net, geo, mean=mean, std=std, input_size=input_size, input_channels=input_channels,
                          class_map=class_map, net_channels=channels)
-    return _finish(module, geo, f"timm:{arch}", sha, {**spec, "arch": arch, "kwargs": kwargs}, device)
+    return finish_model(module, geo, f"timm:{arch}", sha, {**spec, "arch": arch, "kwargs": kwargs}, device)
 
 
 def torchscript_model(*, dataset: Any, checkpoint: str, cache_dir: Any = None, device: str | torch.device = "cpu",
@@ -390,11 +229,11 @@ def torchscript_model(*, dataset: Any, checkpoint: str, cache_dir: Any = None, d
     from .runtimes import load_torchscript
 
     geo = dataset_geometry(dataset)
-    path = existing_file(_required(checkpoint, "checkpoint", "the TorchScript archive"), "TorchScript archive")
+    path = existing_file(required(checkpoint, "checkpoint", "the TorchScript archive"), "TorchScript archive")
     net = load_torchscript(path)
-    module, spec = _wrap(net, geo, mean=mean, std=std, input_size=input_size, input_channels=input_channels,
+    module, spec = wrap_net(net, geo, mean=mean, std=std, input_size=input_size, input_channels=input_channels,
                          class_map=class_map)
-    return _finish(module, geo, f"torchscript:{path.name}", file_sha256(path), spec, device)
+    return finish_model(module, geo, f"torchscript:{path.name}", file_sha256(path), spec, device)
 
 
 def _static_geometry(shape: Sequence[int | None]) -> tuple[int | None, tuple[int, int] | None]:
@@ -411,12 +250,12 @@ def exported_model(*, dataset: Any, checkpoint: str, cache_dir: Any = None, devi
     from .runtimes import load_exported
 
     geo = dataset_geometry(dataset)
-    path = existing_file(_required(checkpoint, "checkpoint", "the torch.export .pt2 archive"), "torch.export archive")
+    path = existing_file(required(checkpoint, "checkpoint", "the torch.export .pt2 archive"), "torch.export archive")
     net = load_exported(path)
     channels, size = _static_geometry(net.input_shape)
-    module, spec = _wrap(net, geo, mean=mean, std=std, input_size=input_size, input_channels=input_channels,
+    module, spec = wrap_net(net, geo, mean=mean, std=std, input_size=input_size, input_channels=input_channels,
                          class_map=class_map, net_channels=channels, net_size=size)
-    return _finish(module, geo, f"export:{path.name}", file_sha256(path), spec, device)
+    return finish_model(module, geo, f"export:{path.name}", file_sha256(path), spec, device)
 
 
 def onnx_model(*, dataset: Any, checkpoint: str, cache_dir: Any = None, device: str | torch.device = "cpu",
@@ -429,12 +268,12 @@ def onnx_model(*, dataset: Any, checkpoint: str, cache_dir: Any = None, device: 
     from .runtimes import OnnxModule
 
     geo = dataset_geometry(dataset)
-    path = existing_file(_required(checkpoint, "checkpoint", "the .onnx file"), "ONNX model")
+    path = existing_file(required(checkpoint, "checkpoint", "the .onnx file"), "ONNX model")
     net = OnnxModule(path, device=device, threads=threads)
     channels, size = _static_geometry(net.input_shape)
-    module, spec = _wrap(net, geo, mean=mean, std=std, input_size=input_size, input_channels=input_channels,
+    module, spec = wrap_net(net, geo, mean=mean, std=std, input_size=input_size, input_channels=input_channels,
                          class_map=class_map, net_channels=channels, net_size=size)
-    return _finish(module, geo, f"onnx:{path.name}", file_sha256(path), spec, device)
+    return finish_model(module, geo, f"onnx:{path.name}", file_sha256(path), spec, device)
 
 
 def custom_model(*, dataset: Any, net: Any, checkpoint: str | None = None, cache_dir: Any = None,
@@ -449,7 +288,7 @@ def custom_model(*, dataset: Any, net: Any, checkpoint: str | None = None, cache
     from hydra.utils import instantiate
 
     geo = dataset_geometry(dataset)
-    spec_net = _plain(net)
+    spec_net = plain(net)
     if isinstance(spec_net, Mapping):
         if spec_net.get("_target_") in (None, "", "???"):
             raise ConfigError("model.net._target_", None, "must name your nn.Module class (e.g. my_package.MyNet)")
@@ -465,9 +304,9 @@ def custom_model(*, dataset: Any, net: Any, checkpoint: str | None = None, cache
         weights = load_weights(net, checkpoint, label)
     else:
         weights = state_sha256(net.state_dict(), {"class": f"{type(net).__module__}.{type(net).__qualname__}"})
-    module, spec = _wrap(net, geo, mean=mean, std=std, input_size=input_size, input_channels=input_channels,
+    module, spec = wrap_net(net, geo, mean=mean, std=std, input_size=input_size, input_channels=input_channels,
                          class_map=class_map)
-    return _finish(module, geo, f"custom:{label}", weights, {**spec, "net": spec_net if isinstance(spec_net, Mapping)
+    return finish_model(module, geo, f"custom:{label}", weights, {**spec, "net": spec_net if isinstance(spec_net, Mapping)
                                                                else label}, device)
 
 

@@ -56,7 +56,7 @@ class OracleStage(Stage):
                         cache_dir=settings.cache_dir, batch_size=oc.batch_size, precision=oc.precision,
                         chunk_size=oc.chunk_size, noise_seed=oc.noise_seed, device=device, progress=settings.progress)
         info = {"dataset": job.labels["dataset"], "model": job.labels["model"], "n_verification": oracle.n,
-                "device": str(device), "precision": oc.precision}
+                "device": str(device), "precision": oracle.precision}  # the effective one (auto resolved)
         job.bundle = OracleBundle(oracle=oracle, box=job.space.box, h=job.h, clean_accuracy=None, space=job.space,
                                   info=info, train_seconds=plan.get("train_seconds"))
         return job.bundle
@@ -73,6 +73,7 @@ class OracleStage(Stage):
     def run(self) -> None:
         bundle = self.load()
         bundle.clean_accuracy = bundle.info["clean_accuracy"] = bundle.oracle.clean_accuracy()
-        self.job.summary.update(clean_accuracy=bundle.clean_accuracy, n_verification=int(bundle.oracle.n))
+        self.job.summary.update(clean_accuracy=bundle.clean_accuracy, n_verification=int(bundle.oracle.n),
+                                oracle_precision=bundle.info["precision"])  # effective: an MLflow tag
         log.info("oracle: %s / %s, clean accuracy on D (N=%s) = %.4f, h = %s", bundle.info["dataset"],
                  bundle.info["model"], format_count(bundle.oracle.n), bundle.clean_accuracy, bundle.h)
