@@ -17,7 +17,6 @@ method-independent reference.
 
 from __future__ import annotations
 
-import re
 from numbers import Real
 from typing import Any
 
@@ -27,7 +26,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .errors import ConfigError, DistortionReliabilityError
+from .errors import ConfigError, DistortionReliabilityError, sklearn_param_error
 from .scoring import score_predictors
 from .space import check_threshold
 
@@ -144,13 +143,7 @@ def build_predictors(cfg: Any) -> dict[str, Any]:
             try:
                 estimator._validate_params()
             except ValueError as error:
-                match = _SKLEARN_PARAM_ERROR.search(str(error))
-                if match is None:
-                    raise ConfigError(field, node, f"must be valid ({error})") from None
-                param, expected = match.groups()
-                raise ConfigError(f"{field}.{param}", node.get(param), expected) from None
+                raise sklearn_param_error(error, field, node, node) from None
         predictors[key] = estimator
     return predictors
 
-
-_SKLEARN_PARAM_ERROR = re.compile(r"The '(\w+)' parameter of \w+ (must be .*?)\. Got")

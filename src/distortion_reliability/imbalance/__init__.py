@@ -10,15 +10,15 @@ stand-alone imbalanced-learn sampler. See :mod:`.methods` for ``fit_predictors``
 from ._compat import self_paced_ensemble
 from .methods import (
     STATS_KEYS,
-    Ensemble,
     ImbalanceMethod,
     NoRebalancing,
     Resampling,
     Reweighting,
-    build_method,
     check_training_set,
     needs_f,
 )
+from .build import build_method
+from .ensemble import Ensemble
 from .smote_gp import SMOTEGP
 from .sv import SmoteVariantsOverSampler, smote_variants_names
 
