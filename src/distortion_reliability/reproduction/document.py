@@ -14,7 +14,8 @@ import pandas as pd
 from .ablations import ablation_section
 from .claims import claim_a, claim_b, claim_c, matched_section, ours_section
 from .scope import SCOPE_NOTES
-from .tables import dataset_name, load_study, paper_runs, paper_table, positive_share_rows, setting_lines
+from .tables import (cost_at_paper_n, dataset_name, load_study, paper_runs, paper_table, positive_share_rows,
+                     setting_lines)
 
 #: Datasets in the paper's order; a folder like ``mnist_h0.74`` (the same studies at another h, its
 #: own MLflow store) follows its dataset.
@@ -86,7 +87,7 @@ def folder_section(results: Path, folder_name: str, root: Path) -> list[str]:
     if runs.empty and matched.empty:
         return out + ["No study was run for this dataset in this stretch of work (see the scope notes).", ""]
     if not runs.empty:
-        out += setting_lines(runs) + ["", "Positives in the training set R (I = 600 levels) per sampler, each "
+        out += setting_lines(runs) + cost_at_paper_n(runs, dataset) + ["", "Positives in the training set R (I = 600 levels) per sampler, each "
                                       "training set counted once:", ""]
         out += positive_share_rows(runs, dataset) + [""]
         for table in ("table3", "table4"):
