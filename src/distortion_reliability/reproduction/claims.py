@@ -107,7 +107,7 @@ def claim_c(runs: pd.DataFrame) -> tuple[str, list[str]]:
         verdict = "**confirmed**" if diff.word == "better" else "**not shown** (rank 1, no difference shown "\
                   "against the runner-up)"
     else:
-        verdict = "**contradicted**" if diff.word == "worse" else \
+        verdict = "**contradicted** (worse than the post-hoc best row)" if diff.word == "worse" else \
             f"**not shown** (rank {rank}; no difference shown against the post-hoc best row)"
     return verdict, lines
 
