@@ -1,93 +1,164 @@
-"""experiments/reproduction.py judges the paper's claims from exported runs: paired over seeds, per dataset."""
+"""The reproduction write-up (issue 20): each run counted once, differences and trends judged by intervals."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from distortion_reliability.reproduction import ablations, claims, document, stats, tables
+
 ROOT = Path(__file__).resolve().parents[1]
+FIVE = ("dt", "rf", "lr", "svm", "nn")
 
 
-@pytest.fixture(scope="module")
-def repro():
-    spec = importlib.util.spec_from_file_location("reproduction", ROOT / "experiments" / "reproduction.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _run(i, sampler, imbalance, seed, f1, positives=10, **params):
+def _run(i, sampler, imbalance, seed, f1, positives=10, study="table3", **params):
     row = {"run_id": f"r{i}", "status": "FINISHED", "start_time": i, "tags.run_kind": "job",
            "tags.config_hash": f"h{i}", "tags.sampler": sampler, "tags.imbalance": imbalance, "tags.seed": seed,
-           "tags.h": params.pop("h", 0.9), "tags.model": "lenet5", "metrics.n_positive_sampled": positives,
+           "tags.dataset": "mnist", "tags.h": params.pop("h", 0.9), "tags.model": "lenet5", "tags.study": study,
+           "metrics.n_positive_sampled": positives, "metrics.n_sampled": 600,
            "metrics.grid_positive": 100, "metrics.grid_negative": 3996, "metrics.clean_accuracy": 0.99,
-           "metrics.n_verification": 6000}
+           "metrics.n_verification": 6000, "params.sampler.budget": 600, "params.sampler.name": sampler,
+           "params.imbalance.name": imbalance}
     # f1_mean deliberately differs from the five predictors' mean: the judge must use the paper's five.
-    row.update({f"metrics.f1_{p}": f1 for p in ("dt", "rf", "lr", "svm", "nn")}, **{"metrics.f1_mean": 0.0})
+    row.update({f"metrics.f1_{p}": f1 for p in FIVE}, **{"metrics.f1_mean": 0.0})
     row.update({f"params.{k}": v for k, v in params.items()})
     return row
 
 
-def test_claims_are_paired_over_seeds_and_use_the_papers_five_predictors(repro, tmp_path):
+def _write(folder: Path, study: str, rows) -> None:
+    folder.mkdir(exist_ok=True)
+    pd.DataFrame(rows).to_csv(folder / f"{study}_runs.csv", index=False)
+
+
+def test_a_configuration_filed_under_two_studies_counts_once(tmp_path):
+    f1 = [0.50, 0.60, 0.70]
+    table3 = [_run(i, "gp", "smote_gp", seed, v) for i, (seed, v) in enumerate(zip(range(3), f1))]
+    # the `ours` study ran the same three jobs again (other predictors: another config hash) and a GP classifier
+    ours = [{**_run(10 + i, "gp", "smote_gp", seed, v, study="ours"), "metrics.f1_gp_classifier": 0.9}
+            for i, (seed, v) in enumerate(zip(range(3), f1))]
+    folder = tmp_path / "mnist"
+    _write(folder, "table3", table3)
+    _write(folder, "ours", ours)
+    runs = tables.paper_runs(folder)
+    cell = stats.summarize(tables.cell_values(runs, "gp", "smote_gp")["f1"])
+    assert cell.n == 3 and cell.std == pytest.approx(np.std(f1, ddof=1))  # 6 rows would understate it
+    assert cell.std == pytest.approx(0.1)
+    assert runs["metrics.f1_gp_classifier"].notna().all()  # the ours copy's extra column survives the merge
+
+
+def test_the_gp_classifier_counts_once_per_training_set(tmp_path):
+    rows = [{**_run(i, "gp", method, seed, 0.5, study="ours"), "metrics.f1_gp_classifier": gpc}
+            for i, (method, (seed, gpc)) in enumerate((m, s) for m in ("smote", "smote_gp")
+                                                      for s in enumerate((0.2, 0.9, 0.5)))]
+    folder = tmp_path / "mnist"
+    _write(folder, "ours", rows)
+    sets = tables.training_sets(tables.paper_runs(folder))
+    assert len(sets) == 3
+    assert stats.summarize(sets["metrics.f1_gp_classifier"]).std == pytest.approx(np.std((0.2, 0.9, 0.5), ddof=1))
+
+
+def test_the_trend_test_uses_every_point_and_says_not_monotone():
+    h = [0.3, 0.4, 0.5, 0.6, 0.7]
+    digits = stats.trend(h, [0.653, 0.666, 0.598, 0.435, 0.504])  # SMOTE-GP on digits (issue 20)
+    assert digits.word == "not monotone" and "Spearman" in str(digits)
+    falling = stats.trend(h, [0.70, 0.62, 0.55, 0.41, 0.30])
+    assert falling.word == "falling" and falling.high < 0
+    # several seeds per x: means monotone but the spread swamps the slope -> no trend shown
+    x = np.repeat(h, 3)
+    noisy = stats.trend(x, np.repeat([0.50, 0.49, 0.48, 0.47, 0.46], 3) + np.tile([-0.3, 0.0, 0.3], 5))
+    assert noisy.word == "no trend shown" and noisy.n == 15
+
+
+def test_better_only_when_the_paired_interval_excludes_zero():
+    seeds = pd.Index([0, 1, 2])
+    base = pd.Series([0.60, 0.50, 0.70], index=seeds)
+    # the audit's case: +0.020 / -0.001 / +0.009 per seed is noise
+    assert stats.paired(base + [0.020, -0.001, 0.009], base).word == "no difference shown"
+    assert stats.paired(base + [0.05, 0.06, 0.055], base).word == "better"
+    assert stats.paired(base - [0.05, 0.06, 0.055], base).word == "worse"
+    assert stats.unpaired([0.61, 0.62, 0.60], [0.50, 0.52, 0.51]).word == "better"
+    assert "Welch" in stats.unpaired([0.61, 0.62, 0.60], [0.50, 0.52, 0.51]).test
+
+
+def test_a_seed_without_positives_is_scored_zero_in_the_second_column(tmp_path):
+    rows = [_run(i, "random", "reweight", seed, f1, positives=p) for i, (seed, f1, p) in
+            enumerate(((0, 0.20, 5), (1, 0.164, 4), (2, float("nan"), 0)))]
+    rows[2]["tags.skipped"] = "cannot rebalance with reweight: the training set has no positives (600 neg, 0 pos)"
+    folder = tmp_path / "mnist"
+    _write(folder, "table3", rows)
+    runs = tables.paper_runs(folder)
+    row = next(r for r in tables.paper_table(runs, "table3", "mnist") if "| reweight |" in r)
+    finished, scored = row.split(" | ")[2:4]
+    assert finished == "0.1820 ± 0.0255 (n = 2)"
+    assert scored.startswith("0.1213 ± ") and scored.endswith("(n = 3)")
+    assert "random + reweight seed 2" in tables.paper_table(runs, "table3", "mnist")[-1]
+
+
+def test_claims_are_paired_and_judged_by_their_intervals(tmp_path):
     rows, i = [], 0
     for seed in range(3):
-        for sampler, positives in (("random", 20 + seed), ("gp", 200 + seed)):
+        for sampler, positives in (("random", 20 + seed), ("gp", 200 + 3 * seed)):
             base = 0.4 if sampler == "random" else 0.6
-            # SMOTE-GP better than SMOTE on every seed with GP sampling, worse with random.
-            for imbalance, delta in (("smote", 0.0), ("smote_gp", 0.02 if sampler == "gp" else -0.01)):
+            # SMOTE-GP clearly better with GP sampling, indistinguishable with random
+            deltas = {"smote": 0.0, "smote_gp": 0.03 + 0.002 * seed if sampler == "gp" else (-0.01, 0.01, 0.0)[seed]}
+            for imbalance, delta in deltas.items():
                 i += 1
-                rows.append(_run(i, sampler, imbalance, seed, base + delta + 0.01 * seed, positives))
-    runs = pd.DataFrame(rows)
-    folder = tmp_path / "mnist"
-    folder.mkdir()
-    runs.to_csv(folder / "table3_runs.csv", index=False)
-    loaded = repro.all_runs(folder)
-    verdict_a, lines_a = repro.claim_a(loaded)
-    assert verdict_a == "**confirmed**" and "3 of 3 seeds" in lines_a[0]
-    verdict_b, lines_b = repro.claim_b(loaded)
-    assert verdict_b == "**not confirmed**"  # random sampling: SMOTE-GP loses on every seed
-    assert "better on 0 of 3 seeds" in lines_b[0] and "better on 3 of 3 seeds" in lines_b[1]
-    verdict_c, lines_c = repro.claim_c(loaded)
-    assert verdict_c == "**confirmed**" and "rank 1 of 4 rows" in lines_c[0]
+                rows.append(_run(i, sampler, imbalance, seed, base + delta + 0.05 * seed, positives))
+    _write(tmp_path / "mnist", "table3", rows)
+    runs = tables.paper_runs(tmp_path / "mnist")
+    verdict_a, lines_a = claims.claim_a(runs)
+    assert verdict_a == "**confirmed**" and "paired t" in lines_a[0]
+    verdict_b, lines_b = claims.claim_b(runs)
+    assert verdict_b == "**partly confirmed**"
+    assert lines_b[0].endswith("**no difference shown**") and lines_b[1].endswith("**better**")
+    verdict_c, lines_c = claims.claim_c(runs)
+    assert verdict_c == "**confirmed**" and "rank 1 of 4 rows" in lines_c[0] and "runner-up" in lines_c[1]
 
 
-def test_ablation_claims_from_the_runs(repro, tmp_path):
+def test_a_post_hoc_best_row_is_marked_and_compared_unpaired_across_samplers(tmp_path):
+    rows = [_run(i, s, m, seed, f1 + 0.01 * seed) for i, (s, m, seed, f1) in enumerate(
+        (s, m, seed, f1) for seed in range(3) for s, m, f1 in
+        (("gp", "smote_gp", 0.60), ("gp", "smote", 0.59), ("random", "smote", 0.61)))]
+    _write(tmp_path / "mnist", "table3", rows)
+    verdict, lines = claims.claim_c(tables.paper_runs(tmp_path / "mnist"))
+    assert "post hoc" in lines[1] and "Welch" in lines[1]
+    assert verdict.startswith("**not shown** (rank 2")
+
+
+def test_ablation_claims_from_the_runs(tmp_path):
     rows, i = [], 0
     for seed in range(3):
         for budget in (200, 600, 1000):
-            for imbalance, lift in (("smote", 0.0), ("smote_gp", 0.05)):
+            for imbalance, lift in (("smote", 0.0), ("smote_gp", 0.05 + 0.001 * seed)):
                 i += 1
-                f1 = 0.3 + budget / 5000 + lift + 0.01 * seed
-                rows.append(_run(i, "gp", imbalance, seed, f1, **{"sampler.budget": budget}))
+                rows.append(_run(i, "gp", imbalance, seed, 0.3 + budget / 5000 + lift + 0.01 * seed,
+                                 **{"sampler.budget": budget}))
     folder = tmp_path / "digits"
-    folder.mkdir()
-    pd.DataFrame(rows).to_csv(folder / "ablation_budget_runs.csv", index=False)
-    text = "\n".join(repro.ablation_section(folder, "digits"))
+    _write(folder, "ablation_budget", rows)
+    text = "\n".join(ablations.ablation_section(folder, "digits"))
     assert "Figure 8" in text
-    assert "SMOTE-GP beats SMOTE at every I (paired mean difference > 0): **confirmed** — at 3 of 3 values" in text
-    assert "both improve as I grows (F1 at I = 1000 above F1 at I = 200): **confirmed**" in text
-    assert "better on 3 of 3 seeds" in text
+    assert "SMOTE-GP beats SMOTE at every I (paired 95 % interval above 0): **confirmed** — of 3 values: better at 3" in text
+    assert "both improve as I grows (rising: monotone means and a slope whose 95 % interval excludes 0): **confirmed**" in text
 
-    # SMOTE-GP worse at the largest budget: the claim must fail.
     runs = pd.DataFrame(rows)
-    worse = (runs["params.sampler.budget"] == 1000) & (runs["tags.imbalance"] == "smote_gp")
-    for p in ("dt", "rf", "lr", "svm", "nn"):
+    worse = (runs["params.sampler.budget"] == 600) & (runs["tags.imbalance"] == "smote_gp")
+    for p in FIVE:
         runs.loc[worse, f"metrics.f1_{p}"] -= 0.2
     runs.to_csv(folder / "ablation_budget_runs.csv", index=False)
-    text = "\n".join(repro.ablation_section(folder, "digits"))
-    assert "**not confirmed** — at 2 of 3 values" in text
+    text = "\n".join(ablations.ablation_section(folder, "digits"))
+    assert "**not shown** — of 3 values: better at 2, worse at 1" in text
+    assert "- SMOTE-GP: not monotone" in text.replace("  - ", "- ")
 
 
-def test_a_dataset_without_ablations_says_so(repro, tmp_path):
-    assert repro.ablation_section(tmp_path, "cifar10")[0] == "Not run for this dataset."
+def test_a_dataset_without_ablations_says_so(tmp_path):
+    assert ablations.ablation_section(tmp_path, "cifar10")[0] == "Not run for this dataset."
 
 
-def test_commands_are_read_from_the_runs_overrides(repro, tmp_path):
+def test_commands_are_read_from_the_runs_overrides(tmp_path):
     folder = tmp_path / "cifar10_h0.73"
-    folder.mkdir()
     rows = []
     for i, (sampler, seed) in enumerate((("random", 0), ("gp", 1))):
         row = _run(i, sampler, "smote", seed, 0.5)
@@ -95,8 +166,17 @@ def test_commands_are_read_from_the_runs_overrides(repro, tmp_path):
                                  "data_dir=../shared/data progress=False dataset.verification_size=2000 h=0.73")
         row["params.tracking.uri"] = f"sqlite:///{ROOT}/mlflow_cifar10_h073.db"
         rows.append(row)
-    pd.DataFrame(rows).to_csv(folder / "table3_runs.csv", index=False)
-    lines = repro.commands_section(folder, "cifar10_h0.73")
+    _write(folder, "table3", rows)
+    lines = document.commands_section(folder, ROOT)
     assert ("MLFLOW_TRACKING_URI=sqlite:///mlflow_cifar10_h073.db experiments/study.sh table3 cifar10 "
             "dataset.verification_size=2000 h=0.73") in lines
     assert any(line.endswith("study=table3 dataset=cifar10 out=results/cifar10_h0.73") for line in lines)
+
+
+def test_the_positive_share_of_r_is_reported_beside_the_papers(tmp_path):
+    rows = [_run(i, s, "smote", seed, 0.5, positives=p) for i, (s, seed, p) in
+            enumerate((("random", 0, 30), ("random", 1, 24), ("gp", 0, 300), ("gp", 1, 360)))]
+    _write(tmp_path / "cifar10", "table3", rows)
+    share = tables.positive_share_rows(tables.paper_runs(tmp_path / "cifar10"), "cifar10")
+    assert "| random | 27 (24-30) | 4.5 % | 27 of 600 (4.5 %) | 2 |" in share
+    assert "| gp | 330 (300-360) | 55.0 % | 130 of 600 (21.7 %) | 2 |" in share

@@ -24,7 +24,7 @@ from typing import Any, Mapping
 
 from omegaconf import DictConfig, OmegaConf
 
-from .errors import ConfigError, DistortionReliabilityError
+from .errors import ConfigError, DistortionReliabilityError, sklearn_param_error
 
 __all__ = ["Predictors", "build", "label_of", "resolve_model_config"]
 
@@ -214,9 +214,6 @@ def _check_entries(spec: dict) -> None:
                               "must have a _target_ (e.g. sklearn.tree.DecisionTreeClassifier)")
 
 
-_SKLEARN_PARAM_ERROR = re.compile(r"The '(\w+)' parameter of \w+ (must be .*?)\. Got")
-
-
 def _check_predictors(built: dict, group: str, spec: dict, label: str) -> Predictors:
     """Every entry is a classifier, and scikit-learn's own parameter checks pass now, not at fit."""
     for key, estimator in built.items():
@@ -227,11 +224,7 @@ def _check_predictors(built: dict, group: str, spec: dict, label: str) -> Predic
             try:
                 estimator._validate_params()
             except ValueError as error:
-                match = _SKLEARN_PARAM_ERROR.search(str(error))
-                if match is None:
-                    raise ConfigError(field, spec[key], f"must be valid ({error})") from None
-                param, expected = match.groups()
-                raise ConfigError(f"{field}.{param}", spec[key].get(param), expected) from None
+                raise sklearn_param_error(error, field, spec[key], spec[key]) from None
     return Predictors(built)
 
 

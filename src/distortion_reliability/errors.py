@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any, Mapping
+
 
 class DistortionReliabilityError(Exception):
     """Base class of every error this package raises on purpose."""
@@ -81,3 +84,19 @@ class Preempted(KeyboardInterrupt):
     def __init__(self, signum: int):
         self.signum = int(signum)
         super().__init__(signum)
+
+
+#: scikit-learn's parameter check, e.g. "The 'C' parameter of SVC must be a float in the range (0.0, inf). Got -1".
+_SKLEARN_PARAM_ERROR = re.compile(r"The '(\w+)' parameter of \w+ (must be .*?)\. Got")
+
+
+def sklearn_param_error(error: Exception, where: str, params: Mapping[str, Any], shown: Any) -> ConfigError:
+    """scikit-learn's InvalidParameterError as ``<where>.<param>: <value>: must be ...``.
+
+    A message not in scikit-learn's form becomes ``<where>: <shown>: must be valid (<message>)``.
+    """
+    match = _SKLEARN_PARAM_ERROR.search(str(error))
+    if match is None:
+        return ConfigError(where, shown, f"must be valid ({error})")
+    param, expected = match.groups()
+    return ConfigError(f"{where}.{param}", params.get(param), expected)

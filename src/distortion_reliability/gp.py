@@ -11,8 +11,8 @@ The model (BoTorch's ``SingleTaskGP`` defaults, written out so it can be updated
     k(x, x') = exp(-r^2 / 2)                (rbf)  or  (1 + sqrt5 r + 5/3 r^2) exp(-sqrt5 r)  (matern52)
     r^2 = sum_i ((x_i - x'_i) / l_i)^2      one length scale per dimension (ARD)
 
-Hyperparameters (l, noise, c, and a when asked) are fitted by maximum a posteriori with BoTorch's
-default priors, l_i ~ LogNormal(sqrt2 + ln(d)/2, sqrt3) and noise ~ LogNormal(-4, 1) (none on a),
+Hyperparameters (l, noise, c, and a when asked) are fitted (``gp_fit.py``) by maximum a posteriori with
+BoTorch's default priors, l_i ~ LogNormal(sqrt2 + ln(d)/2, sqrt3) and noise ~ LogNormal(-4, 1) (none on a),
 by L-BFGS-B on the log parameters within bounds (:class:`FitOptions`). The posterior of g at x*
 (paper equations 1-2)::
 
@@ -41,7 +41,6 @@ from typing import Iterator
 
 import numpy as np
 import torch
-from scipy.optimize import minimize
 
 from .errors import ConfigError
 
@@ -114,56 +113,23 @@ class GPParams:
                    data.get("outputscale", 1.0))
 
 
-@dataclass(frozen=True)
-class FitOptions:
-    """How :func:`fit_params` fits: bounds, whether noise is fitted, priors, iteration cap.
+def kernel_of_r2(r2: torch.Tensor, kernel: str, slope: bool = False):
+    """``k`` (unit prior variance) from squared scaled distances ``r2``; with ``slope``, also ``-dk/d(r^2/2)``.
 
-    Parameters
-    ----------
-    lengthscale_bounds : (float, float)
-        Length scales are searched in this interval (unit-cube widths). BoTorch's lower bound is 0.025.
-    noise : float or None
-        ``None``: the noise variance is fitted within ``noise_bounds``; a float: fixed at that value.
-    noise_bounds : (float, float)
-        BoTorch's lower bound 1e-4 (standardised units).
-    priors : bool
-        Add BoTorch's log-normal priors on length scales and noise (MAP); False: maximum likelihood.
-    maxiter : int
-        Cap on L-BFGS-B iterations.
-    outputscale_bounds : (float, float) or None
-        ``None``: the prior variance a is 1 (BoTorch's default on standardised outcomes); bounds:
-        a is fitted within them (no prior).
+    The slope turns the kernel into its gradient: ``dk/dx = -slope * (x - x') / l^2``.
     """
-
-    lengthscale_bounds: tuple[float, float] = (0.025, 100.0)
-    noise: float | None = None
-    noise_bounds: tuple[float, float] = (1e-4, 10.0)
-    priors: bool = True
-    maxiter: int = 75
-    outputscale_bounds: tuple[float, float] | None = None
-
-    def __post_init__(self) -> None:
-        lo, hi = self.lengthscale_bounds
-        if not 0 < lo <= hi:
-            raise ConfigError("lengthscale_bounds", self.lengthscale_bounds, "must satisfy 0 < lower <= upper")
-        if self.noise is not None and not self.noise > 0:
-            raise ConfigError("noise", self.noise, "must be > 0 (or None to fit it)")
-        if not 0 < self.noise_bounds[0] <= self.noise_bounds[1]:
-            raise ConfigError("noise_bounds", self.noise_bounds, "must satisfy 0 < lower <= upper")
-        if int(self.maxiter) < 1:
-            raise ConfigError("maxiter", self.maxiter, "must be >= 1")
-        if self.outputscale_bounds is not None and not 0 < self.outputscale_bounds[0] <= self.outputscale_bounds[1]:
-            raise ConfigError("outputscale_bounds", self.outputscale_bounds, "must satisfy 0 < lower <= upper")
+    if kernel == "rbf":
+        k = torch.exp(-0.5 * r2)
+        return (k, k) if slope else k
+    r = r2.clamp_min(1e-30).sqrt()  # clamped: the gradient of sqrt at 0 would be inf * 0
+    e = torch.exp(-_SQRT5 * r)
+    k = (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * e
+    return (k, (5.0 / 3.0) * (1.0 + _SQRT5 * r) * e) if slope else k
 
 
 def kernel_matrix(A: torch.Tensor, B: torch.Tensor, lengthscale: torch.Tensor, kernel: str) -> torch.Tensor:
     """``k(A, B)`` (unit prior variance) for ``A`` (m, d) and ``B`` (n, d): shape (m, n)."""
-    diff = (A.unsqueeze(-2) - B.unsqueeze(-3)) / lengthscale
-    r2 = diff.pow(2).sum(-1)
-    if kernel == "rbf":
-        return torch.exp(-0.5 * r2)
-    r = r2.clamp_min(1e-30).sqrt()  # clamped: the gradient of sqrt at 0 would be inf * 0
-    return (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * torch.exp(-_SQRT5 * r)
+    return kernel_of_r2(((A.unsqueeze(-2) - B.unsqueeze(-3)) / lengthscale).pow(2).sum(-1), kernel)
 
 
 def _cholesky(K: torch.Tensor) -> torch.Tensor:
@@ -267,16 +233,8 @@ class GP:
         with torch.no_grad():
             diff = Xs.unsqueeze(-2) - self.X  # (m, n, d)
             scaled = diff / self._ls.pow(2)
-            r2 = (diff / self._ls).pow(2).sum(-1)
-            if self.params.kernel == "rbf":
-                Ks = torch.exp(-0.5 * r2)
-                dK_factor = -Ks  # dk/dx = -k * (x - x_i) / l^2
-            else:
-                r = r2.clamp_min(1e-30).sqrt()
-                e = torch.exp(-_SQRT5 * r)
-                Ks = (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * e
-                dK_factor = -(5.0 / 3.0) * (1.0 + _SQRT5 * r) * e
-            Ks, dK_factor = self._amp * Ks, self._amp * dK_factor
+            Ks, slope = kernel_of_r2((diff / self._ls).pow(2).sum(-1), self.params.kernel, slope=True)
+            Ks, dK_factor = self._amp * Ks, -self._amp * slope
             dKs = dK_factor.unsqueeze(-1) * scaled  # (m, n, d)
             z_mean = self.params.mean + Ks @ self.alpha
             dz_mean = torch.einsum("mnd,n->md", dKs, self.alpha)
@@ -326,107 +284,13 @@ class GP:
         self.alpha = torch.cholesky_solve((z - self.params.mean).unsqueeze(-1), self.L).squeeze(-1)
 
 
-# --------------------------------------------------------------------------- hyperparameters
+#: Hyperparameter fitting lives in gp_fit.py (it builds on this module); its names stay importable here.
+_FIT_NAMES = ("FitOptions", "fit_params", "fit_gp", "default_params", "lengthscale_prior", "NOISE_PRIOR")
 
 
-def _lognormal_logpdf(x: torch.Tensor, loc: float, scale: float) -> torch.Tensor:
-    logx = torch.log(x)
-    return (-logx - math.log(scale * math.sqrt(2 * math.pi)) - (logx - loc) ** 2 / (2 * scale**2)).sum()
+def __getattr__(name: str):
+    if name in _FIT_NAMES:
+        from . import gp_fit
 
-
-def lengthscale_prior(d: int) -> tuple[float, float]:
-    """BoTorch's dimension-scaled log-normal prior on length scales (Hvarfner et al., 2024): (loc, scale)."""
-    return math.sqrt(2.0) + math.log(d) / 2.0, math.sqrt(3.0)
-
-
-NOISE_PRIOR = (-4.0, 1.0)  # BoTorch's LogNormal(-4, 1) on the noise variance
-
-
-def default_params(d: int, kernel: str = "rbf", options: FitOptions = FitOptions()) -> GPParams:
-    """Where a fit starts without a warm start: the priors' modes (BoTorch's initial values), within bounds."""
-    loc, scale = lengthscale_prior(d)
-    ls = float(np.clip(math.exp(loc - scale**2), *options.lengthscale_bounds))
-    noise = options.noise if options.noise is not None else float(np.clip(math.exp(NOISE_PRIOR[0] - NOISE_PRIOR[1] ** 2), *options.noise_bounds))
-    return GPParams(kernel, (ls,) * d, noise, 0.0, 1.0)
-
-
-def fit_params(
-    X, y, kernel: str = "rbf", init: GPParams | None = None, options: FitOptions = FitOptions(),
-    device: str | torch.device | None = None, also_from_prior: bool = False,
-) -> GPParams:
-    """Hyperparameters by MAP (or ML) on ``(X, y)``, starting from ``init`` (a warm start) or the priors' modes.
-
-    ``also_from_prior``: with a warm start, also start from the priors' modes and keep the better
-    optimum (a warm-started chain can stay in a poor basin, e.g. a dimension's length scale stuck
-    at 20 with inflated noise). Deterministic: L-BFGS-B from fixed starts, one CPU thread.
-    """
-    X_t = torch.as_tensor(np.asarray(X, dtype=float), dtype=DTYPE, device=resolve_device(device))
-    n, d = X_t.shape
-    if kernel not in KERNELS:
-        raise ConfigError("kernel", kernel, f"must be one of {', '.join(KERNELS)}")
-    warm = init is not None and init.kernel == kernel and len(init.lengthscale) == d
-    starts = [init] if warm else []
-    if not warm or also_from_prior:
-        starts.append(default_params(d, kernel, options))
-    with single_threaded():
-        z, _, _ = _standardise(torch.as_tensor(np.asarray(y, dtype=float).reshape(-1), dtype=DTYPE, device=X_t.device))
-        fit_noise = options.noise is None
-        ls_lo, ls_hi = (math.log(b) for b in options.lengthscale_bounds)
-        nz_lo, nz_hi = (math.log(b) for b in options.noise_bounds)
-        fit_amp = options.outputscale_bounds is not None
-        a_lo, a_hi = (math.log(b) for b in options.outputscale_bounds) if fit_amp else (0.0, 0.0)
-        bounds = [(ls_lo, ls_hi)] * d + ([(nz_lo, nz_hi)] if fit_noise else []) + ([(a_lo, a_hi)] if fit_amp else [])
-        bounds.append((None, None))
-
-        def theta_of(start: GPParams) -> np.ndarray:
-            theta = [float(np.clip(math.log(v), ls_lo, ls_hi)) for v in start.lengthscale]
-            if fit_noise:
-                theta.append(float(np.clip(math.log(start.noise), nz_lo, nz_hi)))
-            if fit_amp:
-                theta.append(float(np.clip(math.log(start.outputscale), a_lo, a_hi)))
-            return np.asarray([*theta, start.mean])
-
-        loc, scale = lengthscale_prior(d)
-        eye = torch.eye(n, dtype=DTYPE, device=X_t.device)
-        # Pairwise differences do not depend on the hyperparameters: computed once.
-        diff2 = (X_t.unsqueeze(-2) - X_t.unsqueeze(-3)).pow(2)  # (n, n, d)
-
-        def loss_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            t = torch.as_tensor(theta, dtype=DTYPE, device=X_t.device).requires_grad_(True)
-            ls = torch.exp(t[:d])
-            noise = torch.exp(t[d]) if fit_noise else torch.as_tensor(options.noise, dtype=DTYPE, device=X_t.device)
-            c = t[-1]
-            amp = torch.exp(t[-2]) if fit_amp else 1.0
-            r2 = (diff2 / ls.pow(2)).sum(-1)
-            if kernel == "rbf":
-                K = torch.exp(-0.5 * r2)
-            else:
-                r = r2.clamp_min(1e-30).sqrt()
-                K = (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * torch.exp(-_SQRT5 * r)
-            K = amp * K
-            L = _cholesky(K + noise * eye)
-            resid = (z - c).unsqueeze(-1)
-            alpha = torch.cholesky_solve(resid, L)
-            mll = -0.5 * (resid * alpha).sum() - torch.log(torch.diagonal(L)).sum() - 0.5 * n * math.log(2 * math.pi)
-            if options.priors:
-                mll = mll + _lognormal_logpdf(ls, loc, scale)
-                if fit_noise:
-                    mll = mll + _lognormal_logpdf(noise.reshape(1), *NOISE_PRIOR)
-            loss = -mll / n  # per observation, as gpytorch's ExactMarginalLogLikelihood
-            loss.backward()
-            return float(loss.detach()), t.grad.detach().cpu().numpy()
-
-        results = [minimize(loss_and_grad, theta_of(start), jac=True, method="L-BFGS-B", bounds=bounds,
-                            options={"maxiter": int(options.maxiter)}) for start in starts]
-        theta = min(results, key=lambda r: r.fun if np.isfinite(r.fun) else np.inf).x  # ties: the warm start
-    noise = math.exp(theta[d]) if fit_noise else float(options.noise)
-    amp = math.exp(theta[-2]) if fit_amp else 1.0
-    return GPParams(kernel, tuple(math.exp(v) for v in theta[:d]), noise, float(theta[-1]), amp)
-
-
-def fit_gp(
-    X, y, kernel: str = "rbf", init: GPParams | None = None, options: FitOptions = FitOptions(),
-    device: str | torch.device | None = None,
-) -> GP:
-    """:func:`fit_params` then a :class:`GP` on the same data."""
-    return GP(X, y, fit_params(X, y, kernel, init, options, device), device)
+        return getattr(gp_fit, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

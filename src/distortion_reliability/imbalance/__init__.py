@@ -10,7 +10,6 @@ stand-alone imbalanced-learn sampler. See :mod:`.methods` for ``fit_predictors``
 from ._compat import self_paced_ensemble
 from .methods import (
     STATS_KEYS,
-    Ensemble,
     ImbalanceMethod,
     NoRebalancing,
     Resampling,
@@ -18,6 +17,7 @@ from .methods import (
     check_training_set,
     needs_f,
 )
+from .ensemble import Ensemble
 from .smote_gp import SMOTEGP
 from .sv import SmoteVariantsOverSampler, smote_variants_names
 

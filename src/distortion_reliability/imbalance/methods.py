@@ -43,25 +43,30 @@ After ``fit_predictors`` the method's ``stats_`` dict describes what it did:
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-import re
 import time
 import warnings
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 from sklearn.base import clone
 
-from ..errors import CannotRebalanceError, ConfigError, DistortionReliabilityError
+from ..errors import CannotRebalanceError, ConfigError
 from .neighbours import copy_sampler, fit_neighbours, seed_everywhere
+from .validation import (
+    _data_errors_as_cannot_rebalance,
+    _plain,
+    _prefixed,
+    _validate_estimator_params,
+    check_training_set,
+    needs_f,
+)
 
 __all__ = [
     "ImbalanceMethod",
     "NoRebalancing",
     "Reweighting",
     "Resampling",
-    "Ensemble",
     "STATS_KEYS",
     "check_training_set",
     "needs_f",
@@ -82,117 +87,11 @@ STATS_KEYS = (
 )
 
 
-@contextlib.contextmanager
-def _data_errors_as_cannot_rebalance(method: str) -> Iterator[None]:
-    """Turn a library's refusal of this training set into the one typed, recordable error."""
-    try:
-        yield
-    except (CannotRebalanceError, ConfigError):
-        raise
-    except (ValueError, RuntimeError, IndexError, ZeroDivisionError, np.linalg.LinAlgError) as error:
-        raise CannotRebalanceError(method, f"{type(error).__name__}: {error}") from error
-
-
-def check_training_set(method: str, X: Any, y: Any, f: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Validate R (levels, 0/1 labels, optional f); CannotRebalanceError if it has one class only."""
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y).reshape(-1)
-    if X.ndim != 2 or X.shape[0] != y.shape[0]:
-        raise ConfigError("X", X.shape, f"must be 2-D with one row per label ({y.shape[0]})")
-    if not np.all(np.isfinite(X)):
-        raise ConfigError("X", "non-finite values", "must be finite")
-    if not np.isin(y, (0, 1)).all():
-        raise ConfigError("y", np.unique(y).tolist(), "must hold 0/1 labels only")
-    y = y.astype(int)
-    if f is not None:
-        f = np.asarray(f, dtype=float).reshape(-1)
-        if f.shape[0] != y.shape[0] or not np.all(np.isfinite(f)):
-            raise ConfigError("f", f.shape, f"must hold one finite value per level ({y.shape[0]})")
-    counts = np.bincount(y, minlength=2)
-    if counts.min() == 0:
-        missing = "positives" if counts[1] == 0 else "negatives"
-        raise CannotRebalanceError(method, f"the training set has no {missing} ({counts[0]} neg, {counts[1]} pos)")
-    return X, y, f
-
-
-def _plain(estimator: Any) -> Any:
-    """Replace OmegaConf containers among an estimator's parameters (nested estimators too) by plain ones.
-
-    ``hydra.utils.instantiate`` passes YAML lists and dicts as ListConfig / DictConfig, which
-    scikit-learn's parameter checks (``dict``, tuples) and pickling of fitted models do not expect.
-    """
-    from omegaconf import DictConfig, ListConfig, OmegaConf
-
-    if not hasattr(estimator, "get_params"):
-        return estimator
-    changes = {}
-    for key, value in estimator.get_params(deep=False).items():
-        if isinstance(value, (DictConfig, ListConfig)):
-            changes[key] = OmegaConf.to_container(value, resolve=True)
-        elif hasattr(value, "get_params") and not isinstance(value, type):
-            _plain(value)
-    if changes:
-        estimator.set_params(**changes)
-    return estimator
-
-
-def _validate_estimator_params(estimator: Any, field: str) -> None:
-    """Run the estimator's own parameter checks (nested estimators' too) now, so a bad setting fails
-    when the method is built, as ``<field>.<parameter>: <value>: <why>``."""
-    from .neighbours import _walk
-
-    for prefix, part in _walk(estimator):
-        if not (hasattr(part, "_validate_params") and hasattr(part, "_parameter_constraints")):
-            continue
-        where = f"{field}.{prefix.replace('__', '.')}".rstrip(".")
-        try:
-            part._validate_params()
-        except ConfigError as error:
-            raise ConfigError(_prefixed(error.field, where), error.value, error.expected) from None
-        except DistortionReliabilityError:
-            raise
-        except (ValueError, TypeError) as error:
-            raise _explained(error, part, where) from None
-
-
-_SKLEARN_PARAM_ERROR = re.compile(r"The '(\w+)' parameter of \w+ (must be .*?)\. Got")
-
-
-def _explained(error: Exception, estimator: Any, where: str) -> ConfigError:
-    """scikit-learn's InvalidParameterError as ``<where>.<param>: <value>: must be ...``."""
-    match = _SKLEARN_PARAM_ERROR.search(str(error))
-    if match is None:
-        return ConfigError(where, _shown_params(estimator), f"must be valid ({error})")
-    param, expected = match.groups()
-    return ConfigError(f"{where}.{param}", estimator.get_params(deep=False).get(param), expected)
-
-
-def _prefixed(field: str, where: str) -> str:
-    """An estimator's own field name (``epochs``, ``gan.epochs``) under the config key it came from."""
-    return field if field.startswith("imbalance.") else f"{where}.{field.split('.')[-1]}"
-
-
-def _shown_params(estimator: Any) -> dict:
-    return {k: v for k, v in estimator.get_params(deep=False).items() if not hasattr(v, "get_params")}
-
-
 def _rows_in(X_new: np.ndarray, y_new: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Which rows (level and label) of ``(X_new, y_new)`` are rows of ``(X, y)``."""
     known = {(int(label), row.tobytes()) for row, label in zip(np.ascontiguousarray(X, dtype=float), y)}
     X_new = np.ascontiguousarray(X_new, dtype=float)
     return np.fromiter(((int(label), row.tobytes()) in known for row, label in zip(X_new, y_new)), bool, len(y_new))
-
-
-def needs_f(estimator: Any) -> bool:
-    """Whether a predictor consumes f values: its ``fit`` takes an ``f`` argument (``gp_classifier``).
-
-    Such a predictor is fitted on the real training set R with its f by every method (synthetic
-    levels have no f). Duck-typed, so this package never imports the predictors module.
-    """
-    try:
-        return "f" in inspect.signature(estimator.fit).parameters
-    except (AttributeError, TypeError, ValueError):
-        return False
 
 
 def _empty_stats() -> dict[str, Any]:
@@ -446,61 +345,3 @@ def _proposals(sampler: Any) -> dict[str, Any]:
         "proposals_kept": np.asarray(sampler.accepted_, dtype=bool),
         "proposals_variance": None if variance is None else np.asarray(variance, dtype=float),
     }
-
-
-class Ensemble(ImbalanceMethod):
-    """``spe`` / ``mesa``: every predictor becomes the base estimator of its own ensemble.
-
-    Parameters
-    ----------
-    ensemble : unfitted ensemble classifier
-        Built with its own settings; per predictor and run it is cloned, given the predictor as
-        ``estimator_param`` and the run's seed as ``random_state``.
-    estimator_param : str, default="estimator"
-        The ensemble's parameter that takes the base estimator.
-    name : str or None
-        Label for errors; by default the ensemble's class name.
-    """
-
-    kind = "ensemble"
-
-    def __init__(self, ensemble: Any, *, estimator_param: str = "estimator", name: str | None = None):
-        if not (hasattr(ensemble, "fit") and hasattr(ensemble, "get_params")):
-            raise ConfigError("imbalance.ensemble", ensemble, "must be a scikit-learn style classifier")
-        if estimator_param not in ensemble.get_params(deep=False):
-            raise ConfigError("imbalance.estimator_param", estimator_param,
-                              f"must be a parameter of {type(ensemble).__name__}")
-        self.ensemble = _plain(ensemble)
-        self.estimator_param = estimator_param
-        super().__init__(name)
-        from sklearn.tree import DecisionTreeClassifier
-
-        built = self.make_ensemble(DecisionTreeClassifier(), seed=0)
-        _validate_estimator_params(built, "imbalance.ensemble")
-        if hasattr(built, "_check_params"):  # MESA checks its settings there
-            try:
-                built._check_params()
-            except ConfigError as error:
-                raise ConfigError(_prefixed(error.field, "imbalance.ensemble"), error.value, error.expected) from None
-
-    def _default_name(self) -> str:
-        return type(self.ensemble).__name__
-
-    def ensemble_class(self) -> type:
-        return type(self.ensemble)
-
-    def make_ensemble(self, estimator: Any, seed: int) -> Any:
-        """The ensemble around ``estimator`` (an SVC gets ``probability=True``: both need predict_proba)."""
-        if not hasattr(estimator, "predict_proba") and "probability" in estimator.get_params():
-            estimator = estimator.set_params(probability=True)
-        ensemble = clone(self.ensemble).set_params(**{self.estimator_param: estimator})
-        if "random_state" in ensemble.get_params(deep=False):
-            ensemble.set_params(random_state=seed)
-        return ensemble
-
-    def _fit_one(self, estimator: Any, prepared: Any, seed: int) -> Any:
-        X, y = prepared
-        return self.make_ensemble(estimator, seed).fit(X, y)
-
-    def __repr__(self) -> str:
-        return f"Ensemble(ensemble={self.ensemble!r})"

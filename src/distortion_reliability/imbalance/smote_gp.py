@@ -43,7 +43,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..errors import CannotRebalanceError
-from ..gp import GP, KERNELS, FitOptions, fit_params
+from ..gp import GP, KERNELS
+from ..gp_fit import FitOptions, fit_params
 
 __all__ = ["SMOTEGP", "LENGTHSCALE_BOUNDS", "OUTPUTSCALE_BOUNDS"]
 

@@ -29,6 +29,25 @@ ABLATIONS = {  # figure number, factor, x label, log x
 }
 
 
+def setting_label(df: pd.DataFrame, dataset: str = "") -> str:
+    """``digits, small_cnn, h = 0.5, N = 899``: what a figure's title needs to tell two settings apart."""
+    parts = [dataset] if dataset else []
+
+    def values(col: str) -> list:
+        return sorted({norm_value(v) for v in df[col].dropna()} - {""}) if col in df else []
+
+    models = values("tags.model")
+    if models:
+        parts.append("/".join(models))
+    hs = sorted(values("tags.h"), key=float)
+    if hs:
+        parts.append(f"h = {hs[0]}" if len(hs) == 1 else f"h = {hs[0]}-{hs[-1]}")
+    n = values("metrics.n_verification") or values("params.dataset.verification_size")
+    if n:
+        parts.append(f"N = {'/'.join(n)}")
+    return ", ".join(parts)
+
+
 def _mean_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = np.nanmean(values, axis=0)
     std = np.nanstd(values, axis=0, ddof=1) if values.shape[0] > 1 else np.zeros_like(mean)
@@ -227,9 +246,13 @@ def figure10(df: pd.DataFrame, fetch: Fetch, out_dir: str | Path, dataset: str =
     upper = np.asarray(space["upper"], float) if space else np.nanmax(real, axis=0)
     width = np.where(upper > lower, upper - lower, 1.0)
     rng = np.random.default_rng(seed)
+    # Oversamplers make the minority class: positives in the paper's regime, negatives when a GP
+    # sampler's R is mostly reliable. Show whichever it is, named as such.
+    minority = 1 if 2 * int(real_y.sum()) <= len(real_y) else 0
+    kind = "positive" if minority == 1 else "negative"
     synth = {}
     for method, reb, _ in panels:
-        s = reb[(reb["origin"] == "synthetic") & (reb["label"] == 1)][names].to_numpy(float)
+        s = reb[(reb["origin"] == "synthetic") & (reb["label"] == minority)][names].to_numpy(float)
         if len(s) > max_synthetic:
             s = s[rng.choice(len(s), max_synthetic, replace=False)]
         synth[method] = s
@@ -261,16 +284,18 @@ def figure10(df: pd.DataFrame, fetch: Fetch, out_dir: str | Path, dataset: str =
             ax.scatter(*real_e[real_y == 0].T, s=5, c=POINT_COLORS["negative"], label="real negative", alpha=0.6)
             ax.scatter(*real_e[real_y == 1].T, s=7, c=POINT_COLORS["positive"], label="real positive")
             if k > 0 and len(synth_e[title]):
-                ax.scatter(*synth_e[title].T, s=5, c=POINT_COLORS["synthetic"], label="synthetic positive", alpha=0.7)
+                ax.scatter(*synth_e[title].T, s=5, c=POINT_COLORS["synthetic"], label=f"synthetic {kind}", alpha=0.7)
             nsyn = 0 if k == 0 else len(synth[title])
-            ax.set_title(title + (f" ({nsyn} synthetic shown)" if k else f" ({int(real_y.sum())} pos / {len(real_y)})"))
+            ax.set_title(title + (f" ({nsyn} synthetic {kind} shown)" if k else
+                                  f" ({int(real_y.sum())} pos / {len(real_y)})"))
             ax.set_xticks([]), ax.set_yticks([])
             ax.grid(False)
         for k in range(n, nrow * ncol):
             axes[k // ncol][k % ncol].axis("off")
         handles, labels = axes[0][min(1, n - 1) % ncol].get_legend_handles_labels()
         fig.legend(handles, labels, loc="lower center", ncol=3, bbox_to_anchor=(0.5, -0.02))
-        fig.suptitle(f"Figure 10 — t-SNE of real and synthetic levels ({dataset} sampler={sampler} seed={seedv})")
+        fig.suptitle(f"Figure 10 — t-SNE of real and synthetic {kind} levels (the minority class; {dataset}, "
+                     f"sampler={sampler} seed={seedv})")
         fig.tight_layout(rect=(0, 0.04, 1, 1))
         paths.append(save(fig, out / f"{prefix}fig10_tsne.png"))
         # the same points on pairs of distortions, natural units
@@ -286,7 +311,7 @@ def figure10(df: pd.DataFrame, fetch: Fetch, out_dir: str | Path, dataset: str =
                            label="real positive")
                 if k > 0:
                     s = synth[title]
-                    ax.scatter(s[:, a], s[:, b], s=4, c=POINT_COLORS["synthetic"], alpha=0.6, label="synthetic positive")
+                    ax.scatter(s[:, a], s[:, b], s=4, c=POINT_COLORS["synthetic"], alpha=0.6, label=f"synthetic {kind}")
                     props = panels[k - 1][2]
                     if props is not None and "kept" in props:
                         rej = props[props["kept"].astype(int) == 0][names].to_numpy(float)
@@ -307,7 +332,7 @@ def figure10(df: pd.DataFrame, fetch: Fetch, out_dir: str | Path, dataset: str =
                         handles.append(h_), labels.append(l_)
         fig.legend(handles, labels, loc="lower center", ncol=4, bbox_to_anchor=(0.5, -0.01))
         fig.suptitle(f"Figure 10 (natural units) — the same levels projected on pairs of distortions "
-                     f"({dataset} sampler={sampler} seed={seedv})")
+                     f"({dataset}, sampler={sampler} seed={seedv}; synthetic {kind}s: the minority class)")
         fig.tight_layout(rect=(0, 0.03, 1, 0.98))
         paths.append(save(fig, out / f"{prefix}fig10_projections.png"))
     return paths

@@ -97,15 +97,16 @@ def report_study(study: str, dataset: str, out_dir: str | Path | None = None, fr
     fetch = make_fetch(out, study, uri, use_store=from_csv is None)
     # Studies share results/<dataset>/: each figure carries its study's name, so one study's report
     # never overwrites another's Figure 6 or 10.
+    label = figures.setting_label(df, dataset)  # titles tell settings apart: dataset, model, h, N
     drawn = {
-        6: figures.figure6(df, out / f"{study}_fig6_positives.png", dataset),
-        7: figures.figure_f1_vs(df, 7, out / f"{study}_fig7_f1_vs_v.png", dataset),
-        8: figures.figure_f1_vs(df, 8, out / f"{study}_fig8_f1_vs_budget.png", dataset),
-        9: figures.figure_f1_vs(df, 9, out / f"{study}_fig9_f1_vs_h.png", dataset),
+        6: figures.figure6(df, out / f"{study}_fig6_positives.png", label),
+        7: figures.figure_f1_vs(df, 7, out / f"{study}_fig7_f1_vs_v.png", label),
+        8: figures.figure_f1_vs(df, 8, out / f"{study}_fig8_f1_vs_budget.png", label),
+        9: figures.figure_f1_vs(df, 9, out / f"{study}_fig9_f1_vs_h.png", label),
     }
     reasons = {6: "no run logs n_positive_at_<B>", 7: "fewer than two values of v", 8: "fewer than two budgets",
                9: "fewer than two values of h", 10: "no SMOTE-family run with a rebalanced.csv artifact"}
-    fig10 = figures.figure10(df, fetch, out, dataset, tsne_iter=tsne_iter, prefix=f"{study}_") if tsne else []
+    fig10 = figures.figure10(df, fetch, out, label, tsne_iter=tsne_iter, prefix=f"{study}_") if tsne else []
     figs = {k: v for k, v in drawn.items() if v is not None}
     if fig10:
         figs[10] = fig10

@@ -8,6 +8,7 @@ RandomSampler (random)      uniform levels in C (the paper's baseline)
 GPSampler (gp, gp_sqrt)     the paper's GP-based sampler, ``beta*sigma + (mu - h)``
 GPBatchSampler (gp_batch)   q levels per step, Kriging believer, one oracle call per step
 StraddleSampler (straddle)  level-set estimation, ``1.96*sigma - |mu - h|``
+MatchedShareGPSampler       gp_matched: the paper's GP sampler held at a target positive share of R
 ==========================  ================================================================
 
 A sampler of your own: subclass :class:`Sampler` (or :class:`GPSampler` and override
@@ -20,6 +21,7 @@ from .acquisition import AnalyticAcquisition, ReliabilityUCB, Straddle, maximize
 from .base import Objective, SampleResult, Sampler
 from .batch import GPBatchSampler
 from .gp import GPSampler
+from .matched import MatchedShareGPSampler
 from .random import RandomSampler
 from .straddle import StraddleSampler
 
@@ -27,6 +29,7 @@ __all__ = [
     "AnalyticAcquisition",
     "GPBatchSampler",
     "GPSampler",
+    "MatchedShareGPSampler",
     "Objective",
     "RandomSampler",
     "ReliabilityUCB",

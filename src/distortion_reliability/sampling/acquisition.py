@@ -24,7 +24,6 @@ from torch import Tensor
 
 from ..errors import ConfigError
 from ..gp import DTYPE, GP
-from ..space import check_threshold
 
 #: Sides of h the reliability acquisition can seek.
 TARGETS = ("above", "below")
@@ -119,7 +118,7 @@ class ReliabilityUCB(AnalyticAcquisition):
         if not math.isfinite(float(beta)) or beta < 0:
             raise ConfigError("beta", beta, "must be a finite number >= 0")
         self.beta = float(beta)
-        self.h = check_threshold(h)
+        self.h = float(h)  # checked once, by the settings schema
         self.target = target
 
     def forward(self, mean: Tensor, sigma: Tensor) -> Tensor:
@@ -143,7 +142,7 @@ class Straddle(AnalyticAcquisition):
         if not math.isfinite(float(kappa)) or kappa < 0:
             raise ConfigError("kappa", kappa, "must be a finite number >= 0")
         self.kappa = float(kappa)
-        self.h = check_threshold(h)
+        self.h = float(h)  # checked once, by the settings schema
 
     def forward(self, mean: Tensor, sigma: Tensor) -> Tensor:
         return self.kappa * sigma - (mean - self.h).abs()

@@ -38,7 +38,8 @@ import time
 import numpy as np
 
 from ..errors import ConfigError
-from ..gp import KERNELS, GP, FitOptions, GPParams, fit_params, resolve_device, single_threaded
+from ..gp import KERNELS, GP, GPParams, resolve_device, single_threaded
+from ..gp_fit import FitOptions, fit_params
 from .acquisition import FTOL, TARGETS, ReliabilityUCB, maximize, paper_beta
 from .base import Run, Sampler, check_positive_int, uniform_levels, unit_upper_bounds
 
@@ -233,6 +234,7 @@ class GPSampler(Sampler):
         upper = unit_upper_bounds(box)  # 0 on degenerate dimensions
         while run.n < self.budget:
             start = time.perf_counter()
+            self._positive_share = float(np.mean(run.values >= h))  # of R so far (the matched sampler's cue)
             with single_threaded():
                 step = self._step_start(run.n)
                 unit = run.unit
@@ -281,11 +283,15 @@ class GPSampler(Sampler):
         return maximize(acquisition, upper, self.raw_samples, self.num_restarts, self.optimizer_maxiter, seed,
                         warm if self.warm_start else None, self.optimizer_ftol)
 
+    def _random_pick(self, rng: np.random.Generator) -> bool:
+        """Whether this pick is a uniform level instead of the acquisition's (``random_fraction``)."""
+        return self.random_fraction > 0 and rng.random() < self.random_fraction
+
     def _pick(self, model: GP, n_real: int, d: int, h: float, target: str, seed: int, step: int, j: int,
               existing: np.ndarray, upper: np.ndarray, warm: np.ndarray | None) -> tuple[np.ndarray, float]:
         """Pick j of the step starting at ``step``: maximise, replace a duplicate by a random level."""
         rng = np.random.default_rng([seed, step, j])
-        if self.random_fraction > 0 and rng.random() < self.random_fraction:
+        if self._random_pick(rng):
             return rng.random(d) * upper, float("nan")
         point, value = self._maximize(self._acquisition(model, n_real, d, h, target), upper, rng, warm)
         if is_duplicate(point, existing):

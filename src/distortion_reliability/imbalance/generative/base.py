@@ -3,7 +3,6 @@ observed range, degenerate-input errors, and the common parts of the PyTorch GAN
 
 from __future__ import annotations
 
-import re
 from abc import abstractmethod
 from numbers import Integral, Real
 from typing import ClassVar
@@ -15,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError
 from torch import nn
 
-from ...errors import CannotRebalanceError, ConfigError
+from ...errors import CannotRebalanceError, ConfigError, sklearn_param_error
 
 __all__ = ["MIN_CLASS_ROWS"]
 
@@ -51,11 +50,7 @@ class _GenerativeOverSampler(BaseOverSampler):
         try:
             super()._validate_params()
         except InvalidParameterError as exc:
-            match = re.search(r"The '(\w+)' parameter of \w+ (must be .*?)\. Got", str(exc))
-            if match is None:
-                raise ConfigError(self.method_name, self.get_params(), str(exc)) from exc
-            field, expected = match.groups()
-            raise ConfigError(f"{self.method_name}.{field}", getattr(self, field), expected) from exc
+            raise sklearn_param_error(exc, self.method_name, self.get_params(), self.get_params()) from exc
 
     def _check_X_y(self, X, y, accept_sparse=None):
         # Generators work on dense float tables; sparse input has no meaning for distortion levels.

@@ -1,0 +1,48 @@
+"""How each setting of the write-up was chosen and why our numbers differ from the paper's (prose, by hand).
+
+Every number elsewhere in results/REPRODUCTION.md is computed from the runs; the ones here describe
+choices (h, N, what ran where) and are kept in step with the runs by whoever changes a setting.
+"""
+
+SCOPE_NOTES = """How each setting was chosen, and why our numbers differ from the paper's, as far as we can tell:
+
+- **Two h per dataset.** Each dataset runs at the paper's h and at an "Appendix-A h" whose grid positive share
+  is near the paper's Appendix A (MNIST 139/4,096 = 3.4 %, CIFAR-10 212/4,096 = 5.2 %); those results live in
+  `results/<dataset>_h<h>/` with their own MLflow store. CIFAR-10's h = 0.73 was chosen with
+  `experiments/grid_share.py --share 0.052`, which reads the early-stopped counts the oracle cached while
+  labelling the grid at h = 0.85 (estimated share 5.18 %; no new oracle work). MNIST's h = 0.74 was chosen
+  earlier, as the 96.6 % quantile of f over the random sampler's uniformly drawn levels; on the grid it gives
+  2.6 % (inside Appendix A's 2-6 %), and `grid_share.py` would now pick 0.69-0.70. Uniform levels are a poor
+  guide on CIFAR-10: at h = 0.85 only 0.13 % of them are reliable against 1.5 % of the grid, whose 4 points per
+  axis include the domain ends (no rain, no rotation), where f is highest.
+- **CIFAR-10 at N = 2,000**, not the paper's 5,000: on this 2-core CPU one GP sampler run of 600 levels took
+  ~14 min and the grid ~14 min at N = 2,000; at N = 5,000 each study would take ~2.5x longer than the stretch
+  of work allowed (the estimate per setting is in its section, scaled from the recorded stage times).
+  D is a seeded 2,000-image subset of the CIFAR-10 test split.
+- **Other models and verification sets.** The public LeNet-5 and ResNet-20 checkpoints are not the paper's
+  models, and D is a seeded subset of each test split. At the paper's h both are reliable on far fewer grid
+  levels than the paper's Appendix A reports (see the grid line of each dataset), which leaves the grid test
+  set with few positives (MNIST: 7): F1 on it is then small and noisy for every method.
+- **The distortions.** Our rain (seeded streaks on a per-image field) and darkness are our implementation of
+  Table 1's descriptions; the paper's code is not public, so the same level may be harsher or milder.
+- **The GP.** Our GP uses BoTorch's priors with MAP refits on a geometric schedule; the paper does not give its
+  kernel hyperparameters. SMOTE-GP's u is the posterior variance relative to the prior variance, so v keeps the
+  same meaning on every dataset (the paper does not say how its u is scaled).
+- **digits** is not in the paper; it is this project's embedded dataset (h = 0.5 puts 3.0 % of its grid in the
+  reliable class, inside Appendix A's 2-6 %: measured on the grid at h = 0.4-0.8, see conf/dataset/digits.yaml).
+- **Ablations** (the paper's Figures 7-9, run there on CIFAR-10): v and I on digits, on MNIST at h = 0.74 and on
+  CIFAR-10 at h = 0.73 (v also at 0.85); h (Figure 9) on digits and on CIFAR-10 narrowed to h = 0.73, 0.80,
+  0.85 (in `results/cifar10/`); not on MNIST, where it needs four more N = 6,000 grids and twelve GP runs.
+- **The paper's imbalance.** Our GP sampler's R is 30-64 % positive where the paper's Figure 6 shows 130 of
+  600 (22 %) on CIFAR-10 (the only count its text gives); random sampling's 0-4 % is at or below the paper's
+  27 of 600 (4.5 %). The `matched` study tests claim (b) where R holds the paper's share: sampler
+  `gp_matched` is the paper's GP sampler that draws a uniform level (mostly negative) whenever R's positive
+  share has reached 130/600, so R keeps I = 600 levels and its positives all come from the acquisition
+  (subsampling a GP run's positives instead would shrink R below I). Run on digits only: MNIST and CIFAR-10
+  would need their grids and oracle caches rebuilt (not kept from the earlier runs) plus three ~10-15 min GP
+  runs per setting.
+- **Counting.** Runs are deduplicated by what they computed (training set, method and its settings, seed):
+  `table3` and `ours` both hold GP + SMOTE-GP, and the GP classifier's F1 is one number per training set.
+- **Our additions.** `ours` ran in full (gp, gp_sqrt, straddle, gp_batch) on digits; on MNIST and CIFAR-10 only
+  with the paper's GP sampler (`sampler=gp`: each other sampler costs three ~10-15 min runs per setting), which
+  still compares the GP classifier with the five predictors on the same training sets."""
