@@ -246,7 +246,8 @@ def write_reliability_report(oracle_like: Any, space: Any, h: float, out_dir: st
     slices_df.to_csv(out / "reliability_slices.csv", index=False)
     files["slices_csv"] = out / "reliability_slices.csv"
 
-    profile = profile_table(spec, h, profiles)
+    n_images = getattr(oracle_like, "n", None)  # N of D: the profile's 95 % band for f (None: no band)
+    profile = profile_table(spec, h, profiles, n_images)
     profile.to_csv(out / "reliability_profile.csv", index=False)
     files["profile_csv"] = out / "reliability_profile.csv"
     share_slices = float((slices_df["f"] >= h).mean()) if len(slices_df) else float("nan")
@@ -268,7 +269,7 @@ def write_reliability_report(oracle_like: Any, space: Any, h: float, out_dir: st
     train = _points(training, spec, "label")
     props = _points(proposals, spec, "kept")
     files["map_png"] = _draw_map(spec, h, slices, train, props, fitted is not None, out / "reliability_map.png", title)
-    files["profile_png"] = draw_profile(spec, h, profiles, out / "reliability_profile.png", title)
+    files["profile_png"] = draw_profile(spec, h, profiles, out / "reliability_profile.png", title, n_images)
     if fitted:
         rows = []
         truth = (f_all[: len(slices_df)] >= h).astype(int)

@@ -4,6 +4,13 @@ For each distortion the interval(s) where f ≥ h, in natural units ("rotation �
 0.84–1.21"), as a table (``reliability_profile.csv``), a Markdown summary and a figure. The levels
 are evaluated by :func:`~distortion_reliability.reports.maps.write_reliability_report` in the same
 oracle call as the map's slices; this module turns their f values into the profile.
+
+**Uncertainty.** f is measured on the N images of D, so each profile point carries its 95 %
+Clopper–Pearson interval (:mod:`distortion_reliability.confidence`). Where the band's upper curve
+crosses h the model may still be reliable, where its lower curve crosses h it surely is; so each
+end of a reliable interval gets a range, "rotation ≤ 31° (28–33°)": the end lies between the lower
+curve's crossing (28°) and the upper curve's (33°) with 95 % confidence at each point. When no
+point is surely reliable the range reaches back to the interval's other end ("≤ 31° (0–33°)").
 """
 
 from __future__ import annotations
@@ -13,15 +20,17 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..confidence import DELTA, clopper_pearson
 from .style import UNITS, axis_label, save, style
 
 if TYPE_CHECKING:
     from .maps import SpaceSpec
 
 __all__ = ["profile_levels", "reliable_intervals", "describe_intervals", "fmt_level", "profile_table",
-           "profile_markdown", "draw_profile"]
+           "profile_markdown", "draw_profile", "f_band", "end_ranges"]
 
 Profiles = Mapping[int, "tuple[np.ndarray, np.ndarray]"]  # distortion index -> (xs, f along its domain)
+EndRange = "tuple[float, float] | None"  # where one end of a reliable interval may lie (None: not given)
 
 
 def profile_levels(spec: SpaceSpec, i: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -73,42 +82,108 @@ def fmt_level(name: str, v: float) -> str:
     return f"{v:.2f}" if abs(v) >= 0.01 or v == 0 else f"{v:.3g}"
 
 
-def describe_intervals(name: str, intervals: Sequence[tuple[float, float]], lower: float, upper: float) -> str:
-    """``rotation ≤ 23°``, ``scale 0.84–1.21``, ``darkness ≥ 0.78``, ``rain: whole domain``, ``…: never``."""
+def _span(name: str, lo: float, hi: float, unit_once: bool = False) -> str:
+    sep = " to " if lo < 0 or hi < 0 else "–"  # "-0.15 to 0.15" reads better than "-0.15–0.15"
+    first = fmt_level(name, lo)
+    return f"{first.rstrip('°') if unit_once else first}{sep}{fmt_level(name, hi)}"  # "28–33°"
+
+
+def _end(name: str, value: float, rng: EndRange) -> str:
+    """``31°``, or ``31° (28–33°)`` with the range of where the end may lie (omitted when it rounds to the value)."""
+    text = fmt_level(name, value)
+    if rng is None or fmt_level(name, rng[0]) == fmt_level(name, rng[1]):
+        return text
+    return f"{text} ({_span(name, *rng, unit_once=True)})"
+
+
+def describe_intervals(name: str, intervals: Sequence[tuple[float, float]], lower: float, upper: float,
+                       ranges: Sequence[tuple[EndRange, EndRange]] | None = None) -> str:
+    """``rotation ≤ 23°``, ``scale 0.84–1.21``, ``darkness ≥ 0.78``, ``rain: whole domain``, ``…: never``.
+
+    With ``ranges`` (one ``(lower end's range, upper end's range)`` per interval, :func:`end_ranges`)
+    each end inside the domain carries its uncertainty: ``rotation ≤ 31° (28–33°)``,
+    ``scale 0.84 (0.82–0.86) to 1.21 (1.19–1.23)``.
+    """
     if not intervals:
         return f"{name}: never (f < h on its whole domain)"
     span = upper - lower
     tol = 1e-9 * max(1.0, abs(span))
+    ranges = list(ranges) if ranges is not None else [(None, None)] * len(intervals)
     parts = []
-    for lo, hi in intervals:
+    for (lo, hi), (lo_range, hi_range) in zip(intervals, ranges):
         at_lo, at_hi = abs(lo - lower) <= tol, abs(hi - upper) <= tol
         if at_lo and at_hi:
             parts.append("whole domain")
         elif at_lo:
-            parts.append(f"≤ {fmt_level(name, hi)}")
+            parts.append(f"≤ {_end(name, hi, hi_range)}")
         elif at_hi:
-            parts.append(f"≥ {fmt_level(name, lo)}")
+            parts.append(f"≥ {_end(name, lo, lo_range)}")
+        elif lo_range is None and hi_range is None:
+            parts.append(_span(name, lo, hi))
         else:
-            sep = " to " if lo < 0 or hi < 0 else "–"  # "-0.15 to 0.15" reads better than "-0.15–0.15"
-            parts.append(f"{fmt_level(name, lo)}{sep}{fmt_level(name, hi)}")
+            parts.append(f"{_end(name, lo, lo_range)} to {_end(name, hi, hi_range)}")
     return f"{name} " + " or ".join(parts) if parts != ["whole domain"] else f"{name}: whole domain"
 
 
-def profile_table(spec: SpaceSpec, h: float, profiles: Profiles) -> pd.DataFrame:
-    """One row per distortion: its domain, f at identity, min/max f, the reliable intervals and their share."""
+def f_band(f: np.ndarray, n_images: int, delta: float = DELTA) -> tuple[np.ndarray, np.ndarray]:
+    """The 1 − δ Clopper–Pearson band around f values measured on all ``n_images`` images of D."""
+    n = int(n_images)
+    return clopper_pearson(np.clip(np.rint(np.asarray(f, float) * n), 0, n), n, delta)
+
+
+def end_ranges(xs: np.ndarray, f: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+               h: float) -> list[tuple[EndRange, EndRange]]:
+    """For each reliable interval of f (:func:`reliable_intervals`), where its two ends may lie.
+
+    ``lower ≤ f ≤ upper`` pointwise, so the region where ``upper ≥ h`` (possibly reliable) contains
+    each interval of f, and the region where ``lower ≥ h`` (surely reliable) lies inside them. A
+    lower end ranges from the possible region's start to the sure region's start, an upper end from
+    the sure region's end to the possible region's end.
+    """
+    xs = np.asarray(xs, float)
+    tol = 1e-9 * max(1.0, float(xs[-1] - xs[0]))
+    possible = reliable_intervals(xs, upper, h)
+    sure = reliable_intervals(xs, lower, h)
+    out = []
+    for a, b in reliable_intervals(xs, f, h):
+        outer_a, outer_b = next(((c, d) for c, d in possible if c <= a + tol and d >= b - tol), (a, b))
+        inner = [(c, d) for c, d in sure if c >= a - tol and d <= b + tol]
+        inner_a, inner_b = (min(c for c, _ in inner), max(d for _, d in inner)) if inner else (b, a)
+        out.append(((outer_a, inner_a), (inner_b, outer_b)))
+    return out
+
+
+def _iv_text(intervals: Sequence[tuple[float, float]]) -> str:
+    return "; ".join(f"{a:.6g}..{b:.6g}" for a, b in intervals)
+
+
+def profile_table(spec: SpaceSpec, h: float, profiles: Profiles, n_images: int | None = None,
+                  delta: float = DELTA) -> pd.DataFrame:
+    """One row per distortion: its domain, f at identity, min/max f, the reliable intervals and their share.
+
+    With ``n_images`` (N, the size of D) the description carries each end's range (module docstring)
+    and the columns ``surely_reliable`` / ``possibly_reliable`` hold where the band's lower / upper
+    curve is ≥ h.
+    """
     rows = []
     for i, (xs, f) in profiles.items():
         name = spec.names[i]
         iv = reliable_intervals(xs, f, h)
+        band = f_band(f, n_images, delta) if n_images else None
         length = sum(b - a for a, b in iv)
         span = spec.upper[i] - spec.lower[i]
         at_id = f[np.argmin(np.abs(xs - spec.base[i]))]
         rows.append({"distortion": name, "lower": spec.lower[i], "upper": spec.upper[i], "identity": spec.identity[i],
                      "f_at_identity": float(at_id), "f_min": float(f.min()), "f_max": float(f.max()),
-                     "reliable_intervals": "; ".join(f"{a:.6g}..{b:.6g}" for a, b in iv),
+                     "reliable_intervals": _iv_text(iv),
                      "share_of_domain": float(length / span) if span > 0 else float(bool(iv)),
-                     "description": describe_intervals(name, iv, spec.lower[i], spec.upper[i]),
+                     "description": describe_intervals(name, iv, spec.lower[i], spec.upper[i],
+                                                       None if band is None else end_ranges(xs, f, *band, h)),
                      "grid_step": float(xs[1] - xs[0]) if len(xs) > 1 else 0.0})
+        if band is not None:
+            rows[-1].update({"surely_reliable": _iv_text(reliable_intervals(xs, band[0], h)),
+                             "possibly_reliable": _iv_text(reliable_intervals(xs, band[1], h)),
+                             "n_images": int(n_images), "confidence": 1 - delta})
     return pd.DataFrame(rows)
 
 
@@ -118,7 +193,10 @@ def profile_markdown(spec: SpaceSpec, h: float, profile: pd.DataFrame, profile_p
     md = [f"# Reliability profile{(' — ' + title) if title else ''}", "",
           f"f(c) = accuracy of the model on the verification set distorted by c; reliable where f ≥ h = {h:g}. "
           f"Each distortion alone, the others at identity ({', '.join(f'{n} {fmt_level(n, v)}' for n, v in zip(spec.names, spec.identity))}); "
-          f"{profile_points} points per domain, interval ends interpolated where f crosses h.", "",
+          f"{profile_points} points per domain, interval ends interpolated where f crosses h"
+          + (f"; in brackets, where an end may lie: between the crossings of the {100 * profile['confidence'].iloc[0]:.0f} % "
+             f"Clopper–Pearson band of f at N = {profile['n_images'].iloc[0]:,} images." if "n_images" in profile else ".")
+          , "",
           f"**Reliable:** {summary}.", ""]
     header = ["distortion", "domain", "f at identity", "min f", "reliable where", "share of domain"]
     md.append("| " + " | ".join(header) + " |")
@@ -132,7 +210,8 @@ def profile_markdown(spec: SpaceSpec, h: float, profile: pd.DataFrame, profile_p
     return md
 
 
-def draw_profile(spec, h, profiles, path, title):
+def draw_profile(spec, h, profiles, path, title, n_images: int | None = None, delta: float = DELTA):
+    """f along each distortion (with its 1 − δ band when ``n_images`` is given), h, the reliable intervals."""
     from matplotlib.ticker import MaxNLocator
 
     d = spec.d
@@ -142,6 +221,10 @@ def draw_profile(spec, h, profiles, path, title):
         fig, axes = plt.subplots(nrow, ncol, figsize=(3.4 * ncol, 2.6 * nrow), squeeze=False)
         for i, (xs, f) in profiles.items():
             ax = axes[i // ncol][i % ncol]
+            band = f_band(f, n_images, delta) if n_images else None
+            if band is not None:
+                ax.fill_between(xs, *band, color="#888888", alpha=0.35, lw=0,
+                                label=f"{100 * (1 - delta):.0f} % interval (N = {int(n_images):,})")
             ax.plot(xs, f, color="k", lw=1.4)
             ax.axhline(h, color="#d62728", ls="--", lw=1, label=f"h = {h:g}")
             for a, b in reliable_intervals(xs, f, h):
@@ -154,7 +237,8 @@ def draw_profile(spec, h, profiles, path, title):
             if i % ncol == 0:
                 ax.set_ylabel("f (accuracy)")
             iv = reliable_intervals(xs, f, h)
-            ax.set_title(describe_intervals(spec.names[i], iv, spec.lower[i], spec.upper[i]), fontsize=8.5)
+            ranges = None if band is None else end_ranges(xs, f, *band, h)
+            ax.set_title(describe_intervals(spec.names[i], iv, spec.lower[i], spec.upper[i], ranges), fontsize=8.5)
         for k in range(d, nrow * ncol):
             axes[k // ncol][k % ncol].axis("off")
         axes[0][0].legend(loc="lower left")
