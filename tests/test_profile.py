@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_report_synthetic import NAMES, SPACE, synthetic_f
+from test_report_synthetic import LOWER, NAMES, SPACE, UPPER, synthetic_f
 
 from distortion_reliability.confidence import clopper_pearson
 from distortion_reliability.reports.maps import write_reliability_report
@@ -55,8 +55,20 @@ class SizedOracle:
         return np.rint(synthetic_f(levels) * self.n) / self.n
 
 
+class ShiftedAnswer:
+    """An answering predictor (unit-cube levels) that says reliable where f >= 0.6 instead of 0.5."""
+
+    def predict_proba(self, unit):
+        p = (synthetic_f(np.array(LOWER) + np.asarray(unit) * (np.array(UPPER) - np.array(LOWER))) >= 0.6) * 1.0
+        return np.column_stack([1 - p, p])
+
+    def predict(self, unit):
+        return self.predict_proba(unit)[:, 1].astype(int)
+
+
 def test_report_profile_carries_the_uncertainty(tmp_path):
-    rep = write_reliability_report(SizedOracle(), SPACE, 0.5, tmp_path, resolution=3, profile_points=61)
+    rep = write_reliability_report(SizedOracle(), SPACE, 0.5, tmp_path, resolution=3, profile_points=61,
+                                   fitted={"gp_classifier": ShiftedAnswer()})
     prof = rep.profile.set_index("distortion")
     assert (prof["n_images"] == 300).all() and (prof["confidence"] == 0.95).all()
     rotation = prof.loc["rotation", "description"]
@@ -69,6 +81,10 @@ def test_report_profile_carries_the_uncertainty(tmp_path):
         if bounds[0]:
             assert bounds[0][0][0] >= bounds[1][0][0] - 1e-9 and bounds[0][-1][1] <= bounds[1][-1][1] + 1e-9
         assert bounds[2][0][0] <= bounds[1][0][0] + 1e-9 and bounds[2][-1][1] >= bounds[1][-1][1] - 1e-9
+    # the answering predictor along rotation: f = 0.95 - 0.018 r >= 0.6 <=> r <= 19.4 (on the 1.5° profile grid)
+    says = prof.loc["rotation", "gp_classifier_says"]
+    assert says.startswith("rotation ≤ ") and 18 <= float(says.split("≤ ")[1].rstrip("°")) <= 21
     md = (tmp_path / "reliability_profile.md").read_text()
+    assert "GP classifier says" in md
     assert "95 % Clopper–Pearson band of f at N = 300 images" in md and rotation in md
     assert (tmp_path / "reliability_profile.png").stat().st_size > 0

@@ -28,6 +28,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..predictors import ANSWERING
 from .profile import describe_intervals, reliable_intervals  # noqa: F401 - moved to profile.py, still importable here
 from .profile import draw_profile, profile_levels, profile_markdown, profile_table
 from .style import POINT_COLORS, axis_label, save, style
@@ -247,7 +248,8 @@ def write_reliability_report(oracle_like: Any, space: Any, h: float, out_dir: st
     files["slices_csv"] = out / "reliability_slices.csv"
 
     n_images = getattr(oracle_like, "n", None)  # N of D: the profile's 95 % band for f (None: no band)
-    profile = profile_table(spec, h, profiles, n_images)
+    answering = (fitted or {}).get(ANSWERING)  # the GP classifier's answer along each distortion
+    profile = profile_table(spec, h, profiles, n_images, answering=answering)
     profile.to_csv(out / "reliability_profile.csv", index=False)
     files["profile_csv"] = out / "reliability_profile.csv"
     share_slices = float((slices_df["f"] >= h).mean()) if len(slices_df) else float("nan")
@@ -269,7 +271,8 @@ def write_reliability_report(oracle_like: Any, space: Any, h: float, out_dir: st
     train = _points(training, spec, "label")
     props = _points(proposals, spec, "kept")
     files["map_png"] = _draw_map(spec, h, slices, train, props, fitted is not None, out / "reliability_map.png", title)
-    files["profile_png"] = draw_profile(spec, h, profiles, out / "reliability_profile.png", title, n_images)
+    files["profile_png"] = draw_profile(spec, h, profiles, out / "reliability_profile.png", title, n_images,
+                                        answering=answering)
     if fitted:
         rows = []
         truth = (f_all[: len(slices_df)] >= h).astype(int)

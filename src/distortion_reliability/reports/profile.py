@@ -11,6 +11,10 @@ crosses h the model may still be reliable, where its lower curve crosses h it su
 end of a reliable interval gets a range, "rotation ≤ 31° (28–33°)": the end lies between the lower
 curve's crossing (28°) and the upper curve's (33°) with 95 % confidence at each point. When no
 point is surely reliable the range reaches back to the interval's other end ("≤ 31° (0–33°)").
+
+**The answering predictor.** Given the run's GP classifier, the profile also shows its P(reliable)
+along each distortion and where it says reliable (P ≥ 0.5, column ``gp_classifier_says``): how
+the answer ``predict`` gives compares with f measured by the oracle.
 """
 
 from __future__ import annotations
@@ -153,17 +157,24 @@ def end_ranges(xs: np.ndarray, f: np.ndarray, lower: np.ndarray, upper: np.ndarr
     return out
 
 
+def answer_along(spec: SpaceSpec, i: int, xs: np.ndarray, answering) -> np.ndarray:
+    """P(reliable) of the answering predictor (fitted on the unit cube) along distortion i, others at identity."""
+    levels = np.tile(spec.base, (len(xs), 1))
+    levels[:, i] = xs
+    return np.asarray(answering.predict_proba(spec.to_unit(levels)))[:, 1]
+
+
 def _iv_text(intervals: Sequence[tuple[float, float]]) -> str:
     return "; ".join(f"{a:.6g}..{b:.6g}" for a, b in intervals)
 
 
 def profile_table(spec: SpaceSpec, h: float, profiles: Profiles, n_images: int | None = None,
-                  delta: float = DELTA) -> pd.DataFrame:
+                  delta: float = DELTA, answering=None) -> pd.DataFrame:
     """One row per distortion: its domain, f at identity, min/max f, the reliable intervals and their share.
 
     With ``n_images`` (N, the size of D) the description carries each end's range (module docstring)
     and the columns ``surely_reliable`` / ``possibly_reliable`` hold where the band's lower / upper
-    curve is ≥ h.
+    curve is ≥ h. With ``answering`` (the GP classifier) ``gp_classifier_says``: where its P ≥ 0.5.
     """
     rows = []
     for i, (xs, f) in profiles.items():
@@ -184,34 +195,47 @@ def profile_table(spec: SpaceSpec, h: float, profiles: Profiles, n_images: int |
             rows[-1].update({"surely_reliable": _iv_text(reliable_intervals(xs, band[0], h)),
                              "possibly_reliable": _iv_text(reliable_intervals(xs, band[1], h)),
                              "n_images": int(n_images), "confidence": 1 - delta})
+        if answering is not None:
+            says = reliable_intervals(xs, answer_along(spec, i, xs, answering), 0.5)
+            rows[-1]["gp_classifier_says"] = describe_intervals(name, says, spec.lower[i], spec.upper[i])
     return pd.DataFrame(rows)
+
+
+def _where(description: str) -> str:
+    """``rotation ≤ 31°`` -> ``≤ 31°``; ``rain: whole domain`` -> ``whole domain``."""
+    return description.split(" ", 1)[1].removeprefix(": ").strip() if " " in description else description
 
 
 def profile_markdown(spec: SpaceSpec, h: float, profile: pd.DataFrame, profile_points: int, title: str) -> list[str]:
     """The profile's Markdown lines: what f and h are, the one-line answer and the per-distortion table."""
     summary = ", ".join(profile["description"])
+    identity = ", ".join(f"{n} {fmt_level(n, v)}" for n, v in zip(spec.names, spec.identity))
+    band = (f"; in brackets, where an end may lie: between the crossings of the "
+            f"{100 * profile['confidence'].iloc[0]:.0f} % Clopper–Pearson band of f at N = "
+            f"{profile['n_images'].iloc[0]:,} images" if "n_images" in profile else "")
     md = [f"# Reliability profile{(' — ' + title) if title else ''}", "",
           f"f(c) = accuracy of the model on the verification set distorted by c; reliable where f ≥ h = {h:g}. "
-          f"Each distortion alone, the others at identity ({', '.join(f'{n} {fmt_level(n, v)}' for n, v in zip(spec.names, spec.identity))}); "
-          f"{profile_points} points per domain, interval ends interpolated where f crosses h"
-          + (f"; in brackets, where an end may lie: between the crossings of the {100 * profile['confidence'].iloc[0]:.0f} % "
-             f"Clopper–Pearson band of f at N = {profile['n_images'].iloc[0]:,} images." if "n_images" in profile else ".")
-          , "",
+          f"Each distortion alone, the others at identity ({identity}); {profile_points} points per domain, "
+          f"interval ends interpolated where f crosses h{band}.", "",
           f"**Reliable:** {summary}.", ""]
+    says = "gp_classifier_says" in profile
     header = ["distortion", "domain", "f at identity", "min f", "reliable where", "share of domain"]
+    header += ["GP classifier says (P ≥ 0.5)"] if says else []
     md.append("| " + " | ".join(header) + " |")
     md.append("|" + "|".join("---" for _ in header) + "|")
     for r in profile.to_dict("records"):
-        md.append(f"| {r['distortion']} | {fmt_level(r['distortion'], r['lower'])} – "
-                  f"{fmt_level(r['distortion'], r['upper'])} | {r['f_at_identity']:.3f} | {r['f_min']:.3f} | "
-                  f"{r['description'].split(' ', 1)[1] if ' ' in r['description'] else r['description']} | "
-                  f"{100 * r['share_of_domain']:.0f}% |")
+        name = r["distortion"]
+        cells = [name, f"{fmt_level(name, r['lower'])} – {fmt_level(name, r['upper'])}", f"{r['f_at_identity']:.3f}",
+                 f"{r['f_min']:.3f}", _where(r["description"]), f"{100 * r['share_of_domain']:.0f}%"]
+        cells += [_where(r["gp_classifier_says"])] if says else []
+        md.append("| " + " | ".join(cells) + " |")
     md.append("")
     return md
 
 
-def draw_profile(spec, h, profiles, path, title, n_images: int | None = None, delta: float = DELTA):
-    """f along each distortion (with its 1 − δ band when ``n_images`` is given), h, the reliable intervals."""
+def draw_profile(spec, h, profiles, path, title, n_images: int | None = None, delta: float = DELTA, answering=None):
+    """f along each distortion (with its 1 − δ band when ``n_images`` is given), h, the reliable intervals,
+    and the answering predictor's P(reliable) when given."""
     from matplotlib.ticker import MaxNLocator
 
     d = spec.d
@@ -226,6 +250,9 @@ def draw_profile(spec, h, profiles, path, title, n_images: int | None = None, de
                 ax.fill_between(xs, *band, color="#888888", alpha=0.35, lw=0,
                                 label=f"{100 * (1 - delta):.0f} % interval (N = {int(n_images):,})")
             ax.plot(xs, f, color="k", lw=1.4)
+            if answering is not None:
+                ax.plot(xs, answer_along(spec, i, xs, answering), color="#1f77b4", ls="-.", lw=1.1,
+                        label="GP classifier: P(reliable)")
             ax.axhline(h, color="#d62728", ls="--", lw=1, label=f"h = {h:g}")
             for a, b in reliable_intervals(xs, f, h):
                 ax.axvspan(a, b, color="#2ca02c", alpha=0.18, lw=0)
