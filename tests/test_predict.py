@@ -25,32 +25,35 @@ def save_predictor(model, path: Path) -> None:
                               skops_trusted_types=sio.get_untrusted_types(data=sio.dumps(model)))
 
 
+def logged_run(root: Path, experiment: str, fitted: dict, tags: dict, save=save_predictor) -> dict:
+    """A FINISHED run in a fresh store under ``root`` with ``fitted`` as ``predictors/<name>`` and space.json."""
+    client, art = make_client(root)
+    exp = client.create_experiment(experiment, artifact_location=(art / experiment).as_uri())
+    rid = client.create_run(exp, tags=tags).info.run_id
+    for name, model in fitted.items():
+        save(model, root / "models" / name)
+        client.log_artifacts(rid, str(root / "models" / name), f"predictors/{name}")
+    (root / "space.json").write_text(json.dumps(SPACE))
+    client.log_artifact(rid, str(root / "space.json"))
+    client.set_terminated(rid, "FINISHED")
+    return {"uri": f"sqlite:///{root / 'mlflow.db'}", "run_id": rid, "fitted": fitted, "root": root}
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import SVC
     from sklearn.tree import DecisionTreeClassifier
 
-    root = tmp_path_factory.mktemp("store")
-    client, art = make_client(root)
-    exp = client.create_experiment("tiny-digits", artifact_location=(art / "tiny").as_uri())
     X = sample_levels(200, 0)
     y = (synthetic_f(X) >= 0.5).astype(int)
     unit = (X - np.array(LOWER)) / (np.array(UPPER) - np.array(LOWER))
     fitted = {"dt": DecisionTreeClassifier(random_state=0).fit(unit, y),
               "lr": LogisticRegression(max_iter=500).fit(unit, y),
               "svm": SVC(random_state=0).fit(unit, y)}  # no predict_proba: no probability column
-    run = client.create_run(exp, tags={"dataset": "digits", "model": "small_cnn", "sampler": "random",
-                                       "imbalance": "none", "seed": "0", "h": "0.5"})
-    rid = run.info.run_id
-    tmp = root / "models"
-    for name, model in fitted.items():
-        save_predictor(model, tmp / name)
-        client.log_artifacts(rid, str(tmp / name), f"predictors/{name}")
-    (root / "space.json").write_text(json.dumps(SPACE))
-    client.log_artifact(rid, str(root / "space.json"))
-    client.set_terminated(rid, "FINISHED")
-    return {"uri": f"sqlite:///{root / 'mlflow.db'}", "run_id": rid, "fitted": fitted, "root": root}
+    return logged_run(tmp_path_factory.mktemp("store"), "tiny-digits", fitted,
+                      {"dataset": "digits", "model": "small_cnn", "sampler": "random", "imbalance": "none", "seed": "0",
+                       "h": "0.5"})
 
 
 def test_logged_predictors_answer_like_the_fitted_ones(tiny, tmp_path, capsys):
@@ -127,22 +130,14 @@ def with_gp(tmp_path_factory):
     from distortion_reliability.predictors import GPThresholdClassifier
     from distortion_reliability.tracking.mlflow_tracker import save_sklearn
 
-    root = tmp_path_factory.mktemp("store_gp")
-    client, art = make_client(root)
-    exp = client.create_experiment("gp-digits", artifact_location=(art / "gp").as_uri())
     X = sample_levels(150, 2)
     f = synthetic_f(X)
     unit = (X - np.array(LOWER)) / (np.array(UPPER) - np.array(LOWER))
     fitted = {"dt": DecisionTreeClassifier(random_state=0).fit(unit, (f >= 0.5).astype(int)),
               "gp_classifier": GPThresholdClassifier(h=0.5).fit(unit, (f >= 0.5).astype(int), f=f)}
-    rid = client.create_run(exp, tags={"dataset": "digits", "h": "0.5"}).info.run_id
-    for name, model in fitted.items():
-        save_sklearn(model, root / "models" / name)  # how a job logs its predictors
-        client.log_artifacts(rid, str(root / "models" / name), f"predictors/{name}")
-    (root / "space.json").write_text(json.dumps(SPACE))
-    client.log_artifact(rid, str(root / "space.json"))
-    client.set_terminated(rid, "FINISHED")
-    return {"uri": f"sqlite:///{root / 'mlflow.db'}", "run_id": rid, "fitted": fitted}
+    # saved as a job logs its predictors
+    return logged_run(tmp_path_factory.mktemp("store_gp"), "gp-digits", fitted, {"dataset": "digits", "h": "0.5"},
+                      save=save_sklearn)
 
 
 def test_the_gp_classifier_answers_like_the_in_memory_one(with_gp, tmp_path, capsys):
