@@ -56,7 +56,8 @@ def draw_reliability_diagram(curve: pd.DataFrame, brier: float, path: str | Path
         fig, (ax, counts) = plt.subplots(2, 1, figsize=(4.2, 5.0), sharex=True,
                                          gridspec_kw={"height_ratios": [3, 1]})
         ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label="calibrated")
-        ax.plot(curve["mean_p"], curve["observed"], marker="o", color="#1f77b4", label=f"GP classifier (Brier {brier:.3f})")
+        ax.plot(curve["mean_p"], curve["observed"], marker="o", color="#1f77b4",
+                label=f"GP classifier (Brier {brier:.3f})")
         ax.set_ylabel("observed share reliable")
         ax.set_xlim(0, 1)
         ax.set_ylim(-0.02, 1.02)

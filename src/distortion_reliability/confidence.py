@@ -108,7 +108,8 @@ def label_states(lower, upper, h: float) -> np.ndarray:
 
 
 def verdicts(p_reliable, reliable_at: float = 0.95, unreliable_at: float = 0.05) -> np.ndarray:
-    """``reliable`` where P(reliable) ≥ ``reliable_at``, ``unreliable`` where ≤ ``unreliable_at``, else ``uncertain``."""
+    """``reliable`` where P(reliable) ≥ ``reliable_at``, ``unreliable`` where ≤ ``unreliable_at``, else
+    ``uncertain``."""
     if not (0 <= unreliable_at < reliable_at <= 1):
         raise ConfigError("reliable_at/unreliable_at", (reliable_at, unreliable_at),
                           "must satisfy 0 <= unreliable_at < reliable_at <= 1")

@@ -405,11 +405,11 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None):
         (Path(output_dir) / "skipped.txt").write_text(f"{result.skipped}\n" + "".join(f"{a}\n" for a in advice))
     from .grid_confidence import confidence_metrics  # label states, F1 on confident levels, calibration
 
-    confidence, calibration_files = confidence_metrics(
-        bundle.oracle, grid, bundle.h, fitted, bundle.box, None if output_dir is None else Path(output_dir) / "calibration")
+    calibration_dir = None if output_dir is None else Path(output_dir) / "calibration"
+    confidence, calibration_files = confidence_metrics(bundle.oracle, grid, bundle.h, fitted, bundle.box, calibration_dir)
     summary.update(confidence)
-    log.info("confidence: %d grid levels within noise of h (95 %% interval); files for logging: %s",
-             confidence["grid_uncertain"], ", ".join(str(path) for path in calibration_files.values()) or "none")
+    where = f"; calibration files in {calibration_dir}" if calibration_files else ""
+    log.info("confidence: %d grid levels within noise of h (95 %% interval)%s", confidence["grid_uncertain"], where)
     stats = getattr(comp.method, "stats_", None) or {}
     timings["seconds_rebalancing"] = float(stats.get("rebalance_seconds") or 0.0)
     timings["seconds_predictors"] = float(stats.get("predictors_seconds") or 0.0)

@@ -247,6 +247,7 @@ def format_answer(loaded: LoadedRun, answer: pd.DataFrame, reliable_at: float = 
     from .predictors import ANSWERING
 
     names = list(loaded.space.names)
+    voters = _voters(loaded.predictors)
     level = pd.DataFrame({n: answer[n].map(lambda v: f"{v:g}") for n in names}, index=answer.index)
     t = loaded.tags
     lines = [f"run {loaded.run_id} ({loaded.experiment}: dataset={t.get('dataset', '?')} model={t.get('model', '?')} "
@@ -260,15 +261,14 @@ def format_answer(loaded: LoadedRun, answer: pd.DataFrame, reliable_at: float = 
                                       zip(answer["f_estimate"], answer["f_lower"], answer["f_upper"])]
         lines += [f"answer ({ANSWERING}: P(f >= h) from a GP on the sampled f; reliable at P >= {reliable_at:g}, "
                   f"unreliable at P <= {unreliable_at:g}, otherwise uncertain):", shown.to_string(index=False),
-                  "paper predictors (secondary):"]
+                  f"paper predictors (secondary; the vote of {', '.join(voters)}):"]
     else:
         lines.append(f"this run has no {ANSWERING} (predictors=paper): answered by the paper predictors' vote")
-    voters = _voters(loaded.predictors)
     shown = level.copy()
     for p in loaded.predictors:
         if p != ANSWERING:
             shown[p] = answer[p].map({1: "reliable", 0: "not"})
-    shown["vote"] = [f"{'RELIABLE' if v else 'NOT reliable'} ({s:.0%} of {', '.join(voters)})"
+    shown["vote"] = [f"{'RELIABLE' if v else 'NOT reliable'} ({round(s * len(voters))} of {len(voters)})"
                      for v, s in zip(answer["vote"], answer["vote_share"])]
     for p in loaded.predictors:
         if f"p_{p}" in answer and p != ANSWERING:

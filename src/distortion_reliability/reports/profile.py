@@ -93,7 +93,7 @@ def _span(name: str, lo: float, hi: float, unit_once: bool = False) -> str:
 
 
 def _end(name: str, value: float, rng: EndRange) -> str:
-    """``31°``, or ``31° (28–33°)`` with the range of where the end may lie (omitted when it rounds to the value)."""
+    """``31°``, or ``31° (28–33°)``: the range where the end may lie (left out when it rounds to the value)."""
     text = fmt_level(name, value)
     if rng is None or fmt_level(name, rng[0]) == fmt_level(name, rng[1]):
         return text
