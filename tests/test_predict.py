@@ -147,7 +147,7 @@ def test_the_gp_classifier_answers_like_the_in_memory_one(with_gp, tmp_path, cap
     rc = predict.main([f"run={with_gp['run_id']}", f"levels={csv}", f"--out={out}", f"uri={with_gp['uri']}"])
     assert rc == 0
     printed = capsys.readouterr().out
-    assert "P(reliable)" in printed and "verdict" in printed and "paper predictors (secondary)" in printed
+    assert "P(reliable)" in printed and "verdict" in printed and "paper predictors (secondary; the vote of dt)" in printed
     answer = pd.read_csv(out)
     unit = (levels - np.array(LOWER)) / (np.array(UPPER) - np.array(LOWER))
     gp = with_gp["fitted"]["gp_classifier"]
