@@ -43,6 +43,9 @@ def test_run_end_to_end_then_fully_cached(cache_dir, tmp_path):
     assert len(confident) == 3**6 and s["grid_uncertain"] == (confident["state"] == "within noise of h").sum()
     assert ((confident["lower"] <= confident["n_correct"] / confident["n_evaluated"])
             & (confident["n_correct"] / confident["n_evaluated"] <= confident["upper"])).all()
+    # a confident state never contradicts the oracle's label (the interval holds k/n, on the label's side of h)
+    assert (confident.loc[confident["state"] == "reliable", "label"] == 1).all()
+    assert (confident.loc[confident["state"] == "unreliable", "label"] == 0).all()
     assert 0 <= s["brier_gp_classifier"] <= 1 and 0 <= s["f1_confident_mean"] <= 1
     assert (tmp_path / "calibration" / "reliability_diagram.png").stat().st_size > 0
     assert first.tags["sampler"] == "random" and first.tags["imbalance"] == "smote"

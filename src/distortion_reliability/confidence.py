@@ -18,13 +18,18 @@ n < N images, themselves a sample of D's seeded order — at confidence 1 − δ
 the number of points where early stopping looks (8 by default). The stop depends on the data, so
 a plain 1 − δ interval at the stopping point would not be justified; by the union bound over the L
 looks the 1 − δ/L interval misses f with probability at most δ whichever look (and whichever h of
-an earlier call) stopped it. A level counted on all N images gets the plain 1 − δ interval. Cost:
-an early-stopped level's interval is about 1.4× wider, which leaves its state unchanged in
-practice (a level stops early only once its count is far from h). Measured coverage of the whole
-procedure under the oracle's own stopping rule: ``tests/test_confidence.py``.
+an earlier call) stopped it. A level counted on all N images gets the plain 1 − δ interval (the
+union bound over both cases is 2δ in the worst case; simulated under the oracle's own stopping
+rule, the whole procedure covers f in ≥ 95 % of draws in every case tried, ``tests/test_confidence.py``
+asserts ≥ 93 %). Cost: an early-stopped level's interval is about 1.4× wider, which rarely changes
+its state, as a level stops early only once its count is well away from h: on the digits grid
+(h = 0.5) 4,003 of 4,096 levels stopped early and none of them is within noise of h.
 
 **Three states** of a grid level at confidence 1 − δ: *reliable* (lower ≥ h), *unreliable*
-(upper < h), otherwise *within noise of h*: D is too small to say on which side of h it lies.
+(upper < h), otherwise *within noise of h*: D is too small to say on which side of h it lies. A
+confident state never contradicts the oracle's label: the interval holds k/n, and an early stop
+leaves k/n on the side of h it decided (stopped reliable: k ≥ hN so k/n ≥ h; stopped unreliable:
+k + N − n < hN so k/n < h).
 
 **Verdicts** of ``predict``: P(reliable) from the answering predictor (the GP classifier) against
 two thresholds: reliable at P ≥ 0.95, unreliable at P ≤ 0.05, otherwise *uncertain*.
