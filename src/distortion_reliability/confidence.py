@@ -20,8 +20,8 @@ a plain 1 − δ interval at the stopping point would not be justified; by the u
 looks the 1 − δ/L interval misses f with probability at most δ whichever look (and whichever h of
 an earlier call) stopped it. A level counted on all N images gets the plain 1 − δ interval (the
 union bound over both cases is 2δ in the worst case; simulated under the oracle's own stopping
-rule, the whole procedure covers f in ≥ 95 % of draws in every case tried, ``tests/test_confidence.py``
-asserts ≥ 93 %). Cost: an early-stopped level's interval is about 1.4× wider, which rarely changes
+rule — N = 899 at h = 0.5 and 0.9, N = 120 at h = 0.7, 26 values of f each, 4,000 draws — the
+worst case covered f in 95.05 % of draws; ``tests/test_confidence.py`` asserts ≥ 93 %). Cost: an early-stopped level's interval is about 1.4× wider, which rarely changes
 its state, as a level stops early only once its count is well away from h: on the digits grid
 (h = 0.5) 4,003 of 4,096 levels stopped early and none of them is within noise of h.
 
