@@ -46,7 +46,7 @@ def test_run_end_to_end_then_fully_cached(cache_dir, tmp_path):
     # a confident state never contradicts the oracle's label (the interval holds k/n, on the label's side of h)
     assert (confident.loc[confident["state"] == "reliable", "label"] == 1).all()
     assert (confident.loc[confident["state"] == "unreliable", "label"] == 0).all()
-    assert 0 <= s["brier_gp_classifier"] <= 1 and 0 <= s["f1_confident_mean"] <= 1
+    assert 0 <= s["brier_gp_classifier"] <= 1 and 0 <= s["confident_f1_mean"] <= 1
     assert (tmp_path / "calibration" / "reliability_diagram.png").stat().st_size > 0
     assert first.tags["sampler"] == "random" and first.tags["imbalance"] == "smote"
     assert (first.rebalanced["origin"] == "synthetic").sum() == s["n_synthetic_kept"] > 0

@@ -4,7 +4,9 @@
   reliable, unreliable or within noise of h at confidence 1 − δ. ``grid_uncertain`` counts the
   levels within noise.
 * F1 as today (``f1_<predictor>``, from :mod:`.scoring`) and on the confidently labelled levels
-  only: ``f1_confident_<predictor>`` and ``f1_confident_mean`` (the paper's five, as ``f1_mean``).
+  only: ``confident_f1_<predictor>`` and ``confident_f1_mean`` (the paper's five, as ``f1_mean``).
+  Named ``confident_f1_*``, not ``f1_confident_*``: the study reports read every ``f1_<name>``
+  metric as a predictor's.
   A predictor is not blamed there for a level whose label D cannot settle.
 * The answering predictor's calibration (:mod:`.calibration`): ``brier_gp_classifier`` and the
   reliability diagram ``calibration/reliability_diagram.png`` in the job's output folder.
@@ -22,7 +24,7 @@ import pandas as pd
 from .calibration import brier_score, draw_reliability_diagram, reliability_curve
 from .confidence import DELTA, STATE_NAMES, WITHIN_NOISE, count_intervals, early_stopping_looks, label_states
 from .predictors import ANSWERING
-from .scoring import MEAN_ROW, score_predictors
+from .scoring import score_predictors
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +48,8 @@ def confidence_metrics(oracle: Any, grid: Any, h: float, fitted: Mapping[str, An
                        title: str = "") -> tuple[dict[str, float], dict[str, Path]]:
     """The job's confidence metrics and, with ``out_dir``, its files (``<out_dir>/calibration/``).
 
-    Returns ``(metrics, files)``: metrics ``grid_uncertain``, ``f1_confident_<predictor>``,
-    ``f1_confident_mean``, ``brier_gp_classifier`` (when the run has the GP classifier); files
+    Returns ``(metrics, files)``: metrics ``grid_uncertain``, ``confident_f1_<predictor>``,
+    ``confident_f1_mean``, ``brier_gp_classifier`` (when the run has the GP classifier); files
     ``grid_confidence_csv``, ``reliability_curve_csv`` and ``reliability_diagram_png`` (for logging).
     """
     table = grid_intervals(oracle, grid.levels, h, delta)
@@ -58,8 +60,7 @@ def confidence_metrics(oracle: Any, grid: Any, h: float, fitted: Mapping[str, An
     confident = states != WITHIN_NOISE
     if fitted and confident.any():
         scores = score_predictors(fitted, unit[confident], grid.labels[confident])
-        metrics.update({f"f1_confident_{row.predictor}": float(row.f1) for row in scores.itertuples(index=False)})
-        metrics["f1_confident_mean"] = metrics.pop(f"f1_confident_{MEAN_ROW}")
+        metrics.update({f"confident_f1_{row.predictor}": float(row.f1) for row in scores.itertuples(index=False)})
     answering = (fitted or {}).get(ANSWERING)
     curve = None
     if answering is not None and hasattr(answering, "predict_proba"):
