@@ -67,7 +67,9 @@ def test_logged_predictors_answer_like_the_fitted_ones(tiny, tmp_path, capsys):
     assert rc == 0
     printed = capsys.readouterr().out
     assert "reliable" in printed and "vote" in printed
+    assert "this run has no gp_classifier (predictors=paper): answered by the paper predictors' vote" in printed
     answer = pd.read_csv(out)
+    assert "p_reliable" not in answer and "verdict" not in answer  # no GP classifier, no GP answer
     unit = (levels - np.array(LOWER)) / (np.array(UPPER) - np.array(LOWER))
     votes = []
     for name, model in tiny["fitted"].items():
