@@ -49,7 +49,7 @@ def test_default_config_is_the_offline_embedded_default():
 def test_default_components_build_without_io(tmp_path):
     comp = Job.from_config(compose_config([f"data_dir={tmp_path}", f"cache_dir={tmp_path}/cache"]))
     assert comp.labels["sampler"] == "gp" and comp.labels["model"] == "small_cnn"
-    assert set(comp.predictors) == {"dt", "rf", "lr", "svm", "nn"}
+    assert set(comp.predictors) == {"dt", "rf", "lr", "svm", "nn", "gp_classifier"}  # predictors=with_gp: the GP answers
     assert comp.space.box.d == 6
     assert not (tmp_path / "cache").exists()  # building is cheap: nothing written
 

@@ -64,7 +64,7 @@ def _method(name: str, *extra: str) -> ImbalanceMethod:
 @functools.lru_cache(maxsize=None)
 def _five_predictors_config():
     # The paper's five, lighter (fewer trees, fewer MLP iterations) so 20 methods fit them quickly.
-    return compose_config(["predictors.rf.n_estimators=5", "predictors.nn.max_iter=30"]).predictors
+    return compose_config(["predictors=paper", "predictors.rf.n_estimators=5", "predictors.nn.max_iter=30"]).predictors
 
 
 def _small_set(seed: int = 0, n: int = 120):

@@ -31,11 +31,23 @@ def test_run_end_to_end_then_fully_cached(cache_dir, tmp_path):
     assert 0 < s["grid_positive"] < 3**6  # the grid holds the identity level, so some levels are reliable
     assert 0.0 <= s["f1_mean"] <= 1.0
     scores = first.scores
-    np.testing.assert_allclose(scores.loc[scores.predictor != "mean", "f1"].mean(), s["f1_mean"])
+    five = scores.predictor.isin(["dt", "rf", "lr", "svm", "nn"])  # f1_mean: the paper's five, not gp_classifier
+    np.testing.assert_allclose(scores.loc[five, "f1"].mean(), s["f1_mean"])
+    assert five.sum() == 5 and "gp_classifier" in set(scores.predictor)
     assert s["oracle_images_evaluated"] > 0
     assert s["n_positive_at_40"] == s["n_positive_sampled"] == int(first.training["label"].sum())
     assert list(first.training.columns[:6]) == first.space["names"]
-    assert set(first.fitted) == {"dt", "rf", "lr", "svm", "nn"}
+    assert set(first.fitted) == {"dt", "rf", "lr", "svm", "nn", "gp_classifier"}  # the default predictors=with_gp
+    # confidence: states from the oracle's counts, confident F1, the GP classifier's calibration on the grid
+    confident = pd.read_csv(tmp_path / "calibration" / "grid_confidence.csv")
+    assert len(confident) == 3**6 and s["grid_uncertain"] == (confident["state"] == "within noise of h").sum()
+    assert ((confident["lower"] <= confident["n_correct"] / confident["n_evaluated"])
+            & (confident["n_correct"] / confident["n_evaluated"] <= confident["upper"])).all()
+    # a confident state never contradicts the oracle's label (the interval holds k/n, on the label's side of h)
+    assert (confident.loc[confident["state"] == "reliable", "label"] == 1).all()
+    assert (confident.loc[confident["state"] == "unreliable", "label"] == 0).all()
+    assert 0 <= s["brier_gp_classifier"] <= 1 and 0 <= s["confident_f1_mean"] <= 1
+    assert (tmp_path / "calibration" / "reliability_diagram.png").stat().st_size > 0
     assert first.tags["sampler"] == "random" and first.tags["imbalance"] == "smote"
     assert (first.rebalanced["origin"] == "synthetic").sum() == s["n_synthetic_kept"] > 0
 

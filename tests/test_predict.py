@@ -25,32 +25,35 @@ def save_predictor(model, path: Path) -> None:
                               skops_trusted_types=sio.get_untrusted_types(data=sio.dumps(model)))
 
 
+def logged_run(root: Path, experiment: str, fitted: dict, tags: dict, save=save_predictor) -> dict:
+    """A FINISHED run in a fresh store under ``root`` with ``fitted`` as ``predictors/<name>`` and space.json."""
+    client, art = make_client(root)
+    exp = client.create_experiment(experiment, artifact_location=(art / experiment).as_uri())
+    rid = client.create_run(exp, tags=tags).info.run_id
+    for name, model in fitted.items():
+        save(model, root / "models" / name)
+        client.log_artifacts(rid, str(root / "models" / name), f"predictors/{name}")
+    (root / "space.json").write_text(json.dumps(SPACE))
+    client.log_artifact(rid, str(root / "space.json"))
+    client.set_terminated(rid, "FINISHED")
+    return {"uri": f"sqlite:///{root / 'mlflow.db'}", "run_id": rid, "fitted": fitted, "root": root}
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import SVC
     from sklearn.tree import DecisionTreeClassifier
 
-    root = tmp_path_factory.mktemp("store")
-    client, art = make_client(root)
-    exp = client.create_experiment("tiny-digits", artifact_location=(art / "tiny").as_uri())
     X = sample_levels(200, 0)
     y = (synthetic_f(X) >= 0.5).astype(int)
     unit = (X - np.array(LOWER)) / (np.array(UPPER) - np.array(LOWER))
     fitted = {"dt": DecisionTreeClassifier(random_state=0).fit(unit, y),
               "lr": LogisticRegression(max_iter=500).fit(unit, y),
               "svm": SVC(random_state=0).fit(unit, y)}  # no predict_proba: no probability column
-    run = client.create_run(exp, tags={"dataset": "digits", "model": "small_cnn", "sampler": "random",
-                                       "imbalance": "none", "seed": "0", "h": "0.5"})
-    rid = run.info.run_id
-    tmp = root / "models"
-    for name, model in fitted.items():
-        save_predictor(model, tmp / name)
-        client.log_artifacts(rid, str(tmp / name), f"predictors/{name}")
-    (root / "space.json").write_text(json.dumps(SPACE))
-    client.log_artifact(rid, str(root / "space.json"))
-    client.set_terminated(rid, "FINISHED")
-    return {"uri": f"sqlite:///{root / 'mlflow.db'}", "run_id": rid, "fitted": fitted, "root": root}
+    return logged_run(tmp_path_factory.mktemp("store"), "tiny-digits", fitted,
+                      {"dataset": "digits", "model": "small_cnn", "sampler": "random", "imbalance": "none", "seed": "0",
+                       "h": "0.5"})
 
 
 def test_logged_predictors_answer_like_the_fitted_ones(tiny, tmp_path, capsys):
@@ -64,7 +67,9 @@ def test_logged_predictors_answer_like_the_fitted_ones(tiny, tmp_path, capsys):
     assert rc == 0
     printed = capsys.readouterr().out
     assert "reliable" in printed and "vote" in printed
+    assert "this run has no gp_classifier (predictors=paper): answered by the paper predictors' vote" in printed
     answer = pd.read_csv(out)
+    assert "p_reliable" not in answer and "verdict" not in answer  # no GP classifier, no GP answer
     unit = (levels - np.array(LOWER)) / (np.array(UPPER) - np.array(LOWER))
     votes = []
     for name, model in tiny["fitted"].items():
@@ -117,3 +122,56 @@ def test_module_entry_point(tiny):
                           capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["error: unknown run id 'nope' in the MLflow store " + tiny["uri"]]
+
+
+@pytest.fixture(scope="module")
+def with_gp(tmp_path_factory):
+    """A run with the default predictors' answering GP classifier (fitted on f) and one paper predictor."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    from distortion_reliability.predictors import GPThresholdClassifier
+    from distortion_reliability.tracking.mlflow_tracker import save_sklearn
+
+    X = sample_levels(150, 2)
+    f = synthetic_f(X)
+    unit = (X - np.array(LOWER)) / (np.array(UPPER) - np.array(LOWER))
+    fitted = {"dt": DecisionTreeClassifier(random_state=0).fit(unit, (f >= 0.5).astype(int)),
+              "gp_classifier": GPThresholdClassifier(h=0.5).fit(unit, (f >= 0.5).astype(int), f=f)}
+    # saved as a job logs its predictors
+    return logged_run(tmp_path_factory.mktemp("store_gp"), "gp-digits", fitted, {"dataset": "digits", "h": "0.5"},
+                      save=save_sklearn)
+
+
+def test_the_gp_classifier_answers_like_the_in_memory_one(with_gp, tmp_path, capsys):
+    levels = np.vstack([sample_levels(12, 9), np.array(LOWER) + 0.9 * (np.array(UPPER) - np.array(LOWER))])
+    csv, out = tmp_path / "levels.csv", tmp_path / "answers.csv"
+    pd.DataFrame(levels, columns=NAMES).to_csv(csv, index=False)
+    rc = predict.main([f"run={with_gp['run_id']}", f"levels={csv}", f"--out={out}", f"uri={with_gp['uri']}"])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "P(reliable)" in printed and "verdict" in printed and "paper predictors (secondary; the vote of dt)" in printed
+    answer = pd.read_csv(out)
+    unit = (levels - np.array(LOWER)) / (np.array(UPPER) - np.array(LOWER))
+    gp = with_gp["fitted"]["gp_classifier"]
+    np.testing.assert_allclose(answer["p_reliable"], gp.predict_proba(unit)[:, 1], rtol=1e-9, atol=1e-12)
+    mu, sd = gp.predict_f(unit)
+    np.testing.assert_allclose(answer["f_estimate"], mu, rtol=1e-9)
+    np.testing.assert_allclose(answer["f_upper"] - answer["f_lower"], np.minimum(1, mu + 1.96 * sd)
+                               - np.maximum(0, mu - 1.96 * sd), atol=1e-3)
+    p = answer["p_reliable"].to_numpy()
+    expected = np.where(p >= 0.95, "reliable", np.where(p <= 0.05, "unreliable", "uncertain"))
+    np.testing.assert_array_equal(answer["verdict"], expected)
+    assert {"reliable", "unreliable"} <= set(answer["verdict"])  # near identity and far out
+    np.testing.assert_array_equal(answer["vote"], with_gp["fitted"]["dt"].predict(unit))  # the paper's vote: dt only
+
+
+def test_verdict_thresholds_are_configurable_and_checked(with_gp, tmp_path, capsys):
+    out = tmp_path / "a.csv"
+    args = [f"run={with_gp['run_id']}", "levels=rotation=24,rain=0.3", f"uri={with_gp['uri']}", f"--out={out}"]
+    assert predict.main(args + ["reliable_at=0.0001", "unreliable_at=0"]) == 0
+    answer = pd.read_csv(out)
+    assert 0.0001 < answer["p_reliable"][0] < 0.95 and answer["verdict"].tolist() == ["reliable"]
+    capsys.readouterr()
+    assert predict.main(args + ["reliable_at=0.2", "unreliable_at=0.6"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: thresholds must satisfy 0 <= unreliable_at < reliable_at")

@@ -47,8 +47,12 @@ def test_every_predictors_config_composes_and_instantiates(option):
         assert isinstance(predictors["gp_classifier"], GPThresholdClassifier) and predictors["gp_classifier"].h == 0.8
 
 
+def test_default_config_adds_the_answering_gp_classifier_to_the_five():
+    assert list(_predictors("seed=7")) == ["dt", "rf", "lr", "svm", "nn", "gp_classifier"]
+
+
 def test_paper_config_gives_the_five_seeded_predictors():
-    predictors = _predictors("seed=7")
+    predictors = _predictors("predictors=paper", "seed=7")
     assert list(predictors) == ["dt", "rf", "lr", "svm", "nn"]
     assert all(p.get_params()["random_state"] == 7 for p in predictors.values())
     assert isinstance(predictors["rf"], RandomForestClassifier) and isinstance(predictors["svm"], SVC)
@@ -124,6 +128,16 @@ def test_scores_match_hand_computation_and_sklearn():
     assert len(flat) == 3 * len(METRICS)
     assert flat["f1_a"] == pytest.approx(2 / 3) and flat["recall_b"] == 1.0
     assert flat[f"f1_{MEAN_ROW}"] == pytest.approx((2 / 3 + 6 / 11) / 2)
+
+
+def test_mean_row_is_the_paper_five_when_the_gp_classifier_is_scored_beside_them():
+    y_true = np.array([1, 1, 0, 0, 1, 0, 0, 0])
+    a = np.array([1, 0, 0, 1, 1, 0, 0, 0])  # F1 2/3
+    fitted = {name: _Fixed(a) for name in ("dt", "rf", "lr", "svm", "nn")}
+    fitted["gp_classifier"] = _Fixed(y_true)  # perfect: F1 1, but not part of the paper's number
+    table = score_predictors(fitted, np.zeros((8, 2)), y_true).set_index("predictor")
+    assert table.loc["gp_classifier", "f1"] == 1.0
+    assert table.loc[MEAN_ROW, "f1"] == pytest.approx(2 / 3)
 
 
 def test_no_predicted_positive_scores_zero_not_nan():

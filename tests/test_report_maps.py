@@ -8,12 +8,8 @@ import pytest
 from test_report import png_ok
 from test_report_synthetic import LOWER, NAMES, SPACE, UPPER, sample_levels, synthetic_f
 
-from distortion_reliability.reports.maps import (
-    SpaceSpec,
-    describe_intervals,
-    reliable_intervals,
-    write_reliability_report,
-)
+from distortion_reliability.reports.maps import SpaceSpec, write_reliability_report
+from distortion_reliability.reports.profile import describe_intervals, reliable_intervals
 
 H = 0.5
 # synthetic_f alone along each axis: f = 0.9 g + 0.05 >= 0.5  <=>  g >= 0.5

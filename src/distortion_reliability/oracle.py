@@ -184,6 +184,16 @@ class Oracle:
         counts = self._evaluate(levels, h=h)
         return np.array([c.decided(self.n, h) for c in counts], dtype=bool)
 
+    def label_counts(self, levels: np.ndarray | Sequence[Sequence[float]], h: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(n_evaluated, n_correct)`` per level: the counts :meth:`label` decides from (same work, same cache).
+
+        A level stopped early has ``n_evaluated < N``; :mod:`distortion_reliability.confidence` turns
+        the counts into an interval for f.
+        """
+        counts = self._evaluate(self.box.validate(levels), h=h)
+        return (np.array([c.n_evaluated for c in counts], dtype=np.int64),
+                np.array([c.n_correct for c in counts], dtype=np.int64))
+
     def clean_accuracy(self) -> float:
         """Accuracy of T on undistorted D (the identity level, when the space has one)."""
         correct = 0

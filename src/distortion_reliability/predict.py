@@ -1,17 +1,23 @@
 """Will my model still work under these distortions? Ask a run's fitted distortion-classifiers.
 
     python -m distortion_reliability.predict run=<run id|latest> levels='rotation=30,rain=0.4' [--out answers.csv]
-    python -m distortion_reliability.predict run=latest levels=levels.csv
+    python -m distortion_reliability.predict run=latest levels=levels.csv [reliable_at=0.95] [unreliable_at=0.05]
 
 ``levels`` is a CSV file (one column per distortion, natural units) or ``name=value,...`` pairs, several
 levels separated by ``;``. A distortion left out takes its identity level (scale 1, rotation 0, shifts
-0, darkness 1, rain 0). For each level it prints each predictor's answer (reliable / not), their
-majority vote, and P(reliable) where the predictor has ``predict_proba``; nothing runs the image
-classifier. The predictors are the run's ``predictors/<name>`` ``mlflow.sklearn`` artifacts, fitted on
-levels scaled to the unit cube by the run's ``space.json``.
+0, darkness 1, rain 0). Nothing runs the image classifier.
 
-Bad input (a level outside C, an unknown distortion, an unknown run id, no store) prints one
-``error:`` line and exits with status 2.
+The answer per level comes from the run's GP classifier (:data:`~distortion_reliability.predictors.ANSWERING`,
+in the default ``predictors=with_gp``): P(reliable) = P(f ≥ h), a verdict (``reliable`` at P ≥
+``reliable_at``, ``unreliable`` at P ≤ ``unreliable_at``, otherwise ``uncertain``) and the GP's
+estimate of f with its 95 % interval. The paper's predictors follow as secondary lines: each one's
+answer (reliable / not), their majority vote and P(reliable) where a predictor has ``predict_proba``.
+A run without the GP classifier (``predictors=paper``) is answered by that vote alone. The predictors
+are the run's ``predictors/<name>`` ``mlflow.sklearn`` artifacts, fitted on levels scaled to the unit
+cube by the run's ``space.json``.
+
+Bad input (a level outside C, an unknown distortion, an unknown run id, no store, thresholds out of
+order) prints one ``error:`` line and exits with status 2.
 """
 
 from __future__ import annotations
@@ -29,7 +35,9 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 USAGE = ("usage: python -m distortion_reliability.predict run=<run id|latest> "
-         "levels=<CSV file|'scale=1.1,rotation=20;rain=0.5'> [--out file.csv] [uri=<tracking uri>]")
+         "levels=<CSV file|'scale=1.1,rotation=20;rain=0.5'> [--out file.csv] [uri=<tracking uri>] "
+         "[reliable_at=0.95] [unreliable_at=0.05]")
+F_INTERVAL_Z = 1.959964  # the GP's 95 % interval for f: mean ± z·sd
 
 
 class PredictError(Exception):
@@ -189,16 +197,30 @@ def parse_levels(text: str, space) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- answer
-def predict_levels(loaded: LoadedRun, levels: pd.DataFrame) -> pd.DataFrame:
-    """One row per level: the level, ``<pred>`` (1 reliable / 0 not), ``p_<pred>`` where available,
-    ``vote`` (majority, 1 only when more than half say reliable) and ``vote_share``."""
+def predict_levels(loaded: LoadedRun, levels: pd.DataFrame, reliable_at: float = 0.95,
+                   unreliable_at: float = 0.05) -> pd.DataFrame:
+    """One row per level: the level; with the GP classifier ``p_reliable``, ``verdict``, ``f_estimate``,
+    ``f_lower``, ``f_upper``; then ``<pred>`` (1 reliable / 0 not) and ``p_<pred>`` where available for
+    every predictor, and the paper predictors' ``vote`` (1 only when more than half say reliable) and
+    ``vote_share``."""
+    from .confidence import verdicts
+    from .predictors import ANSWERING
+
     unit = loaded.space.to_unit(levels[list(loaded.space.names)].to_numpy(float))
     out = levels.copy()
-    labels = []
+    answering = loaded.predictors.get(ANSWERING)
+    if answering is not None:
+        p = np.asarray(answering.predict_proba(unit))[:, 1]
+        out["p_reliable"] = p
+        out["verdict"] = verdicts(p, reliable_at, unreliable_at)
+        mu, sd = answering.predict_f(unit)
+        out["f_estimate"] = mu
+        out["f_lower"] = np.clip(mu - F_INTERVAL_Z * sd, 0.0, 1.0)
+        out["f_upper"] = np.clip(mu + F_INTERVAL_Z * sd, 0.0, 1.0)
+    labels = {}
     for name, model in loaded.predictors.items():
-        lab = np.asarray(model.predict(unit)).astype(int).reshape(-1)
-        out[name] = lab
-        labels.append(lab)
+        labels[name] = np.asarray(model.predict(unit)).astype(int).reshape(-1)
+        out[name] = labels[name]
         try:
             proba = model.predict_proba(unit)
         except (AttributeError, NotImplementedError, ValueError):
@@ -206,29 +228,53 @@ def predict_levels(loaded: LoadedRun, levels: pd.DataFrame) -> pd.DataFrame:
         classes = list(getattr(model, "classes_", [0, 1]))
         if 1 in classes:
             out[f"p_{name}"] = np.asarray(proba)[:, classes.index(1)]
-    share = np.mean(np.stack(labels), axis=0)
+    share = np.mean(np.stack([labels[name] for name in _voters(loaded.predictors)]), axis=0)
     out["vote_share"] = share
     out["vote"] = (share > 0.5).astype(int)
     return out
 
 
-def format_answer(loaded: LoadedRun, answer: pd.DataFrame) -> str:
+def _voters(predictors) -> list[str]:
+    """Who votes: the paper's five among the run's predictors (else every predictor but the answering one)."""
+    from .predictors import ANSWERING
+    from .scoring import mean_over
+
+    return mean_over([p for p in predictors if p != ANSWERING] or list(predictors))
+
+
+def format_answer(loaded: LoadedRun, answer: pd.DataFrame, reliable_at: float = 0.95,
+                  unreliable_at: float = 0.05) -> str:
+    from .predictors import ANSWERING
+
     names = list(loaded.space.names)
-    shown = pd.DataFrame(index=answer.index)
-    for n in names:
-        shown[n] = answer[n].map(lambda v: f"{v:g}")
+    voters = _voters(loaded.predictors)
+    level = pd.DataFrame({n: answer[n].map(lambda v: f"{v:g}") for n in names}, index=answer.index)
+    t = loaded.tags
+    lines = [f"run {loaded.run_id} ({loaded.experiment}: dataset={t.get('dataset', '?')} model={t.get('model', '?')} "
+             f"sampler={t.get('sampler', '?')} imbalance={t.get('imbalance', '?')} seed={t.get('seed', '?')} "
+             f"h={t.get('h', '?')}); reliable = accuracy >= h, predicted without running the model"]
+    if "p_reliable" in answer:
+        shown = level.copy()
+        shown["P(reliable)"] = answer["p_reliable"].map(lambda v: f"{v:.3f}")
+        shown["verdict"] = answer["verdict"]
+        shown["f estimate (95 %)"] = [f"{m:.3f} ({lo:.3f}–{hi:.3f})" for m, lo, hi in
+                                      zip(answer["f_estimate"], answer["f_lower"], answer["f_upper"])]
+        lines += [f"answer ({ANSWERING}: P(f >= h) from a GP on the sampled f; reliable at P >= {reliable_at:g}, "
+                  f"unreliable at P <= {unreliable_at:g}, otherwise uncertain):", shown.to_string(index=False),
+                  f"paper predictors (secondary; the vote of {', '.join(voters)}):"]
+    else:
+        lines.append(f"this run has no {ANSWERING} (predictors=paper): answered by the paper predictors' vote")
+    shown = level.copy()
     for p in loaded.predictors:
-        shown[p] = answer[p].map({1: "reliable", 0: "not"})
-    shown["vote"] = [f"{'RELIABLE' if v else 'NOT reliable'} ({s:.0%})"
+        if p != ANSWERING:
+            shown[p] = answer[p].map({1: "reliable", 0: "not"})
+    shown["vote"] = [f"{'RELIABLE' if v else 'NOT reliable'} ({round(s * len(voters))} of {len(voters)})"
                      for v, s in zip(answer["vote"], answer["vote_share"])]
     for p in loaded.predictors:
-        if f"p_{p}" in answer:
+        if f"p_{p}" in answer and p != ANSWERING:
             shown[f"P({p})"] = answer[f"p_{p}"].map(lambda v: f"{v:.2f}")
-    t = loaded.tags
-    head = (f"run {loaded.run_id} ({loaded.experiment}: dataset={t.get('dataset', '?')} model={t.get('model', '?')} "
-            f"sampler={t.get('sampler', '?')} imbalance={t.get('imbalance', '?')} seed={t.get('seed', '?')} "
-            f"h={t.get('h', '?')}); reliable = accuracy >= h, predicted without running the model")
-    return head + "\n" + shown.to_string(index=False) + "\n"
+    lines.append(shown.to_string(index=False))
+    return "\n".join(lines) + "\n"
 
 
 def parse_args(argv: Sequence[str]) -> dict[str, str]:
@@ -249,7 +295,7 @@ def parse_args(argv: Sequence[str]) -> dict[str, str]:
         if "=" not in a:
             raise PredictError(f"unexpected argument {a!r}; {USAGE}")
         k, v = a.split("=", 1)
-        if k not in ("run", "levels", "out", "uri"):
+        if k not in ("run", "levels", "out", "uri", "reliable_at", "unreliable_at"):
             raise PredictError(f"unknown argument {k!r}; {USAGE}")
         args[k] = v
     for k in ("run", "levels"):
@@ -258,19 +304,34 @@ def parse_args(argv: Sequence[str]) -> dict[str, str]:
     return args
 
 
+def _thresholds(args: dict[str, str]) -> tuple[float, float]:
+    """``reliable_at`` and ``unreliable_at`` (defaults 0.95 and 0.05), checked before any run is loaded."""
+    values = []
+    for key, default in (("reliable_at", 0.95), ("unreliable_at", 0.05)):
+        try:
+            values.append(float(args.get(key, default)))
+        except ValueError:
+            raise PredictError(f"{key}={args[key]!r} is not a number") from None
+    if not 0 <= values[1] < values[0] <= 1:
+        raise PredictError(f"thresholds must satisfy 0 <= unreliable_at < reliable_at <= 1 (got reliable_at="
+                           f"{values[0]:g}, unreliable_at={values[1]:g})")
+    return values[0], values[1]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one answer, no download bars
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     try:
         args = parse_args(argv)
+        reliable_at, unreliable_at = _thresholds(args)
         loaded = load_run(args["run"], args.get("uri"))
         levels = parse_levels(args["levels"], loaded.space)
-        answer = predict_levels(loaded, levels)
+        answer = predict_levels(loaded, levels, reliable_at, unreliable_at)
     except PredictError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    sys.stdout.write(format_answer(loaded, answer))
+    sys.stdout.write(format_answer(loaded, answer, reliable_at, unreliable_at))
     if args.get("out"):
         out = Path(args["out"])
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -66,14 +66,25 @@ class ScoringStage(Stage):
         from ..scoring import score_predictors
 
         job = self.job
-        if job.fitted is None:
-            return
-        scores = score_predictors(job.fitted, job.bundle.box.to_unit(job.grid.levels), job.grid.labels)
-        for row in scores.itertuples(index=False):
-            for metric in ("f1", "precision", "recall", "balanced_accuracy"):
-                job.summary[f"{metric}_{row.predictor}"] = float(getattr(row, metric))
-        job.scores = scores
-        log.info("F1 on the grid:\n%s", scores.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        if job.fitted is not None:
+            scores = score_predictors(job.fitted, job.bundle.box.to_unit(job.grid.levels), job.grid.labels)
+            for row in scores.itertuples(index=False):
+                for metric in ("f1", "precision", "recall", "balanced_accuracy"):
+                    job.summary[f"{metric}_{row.predictor}"] = float(getattr(row, metric))
+            job.scores = scores
+            log.info("F1 on the grid:\n%s", scores.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        self._confidence()
+
+    def _confidence(self) -> None:
+        """Label states, F1 on the confidently labelled levels, calibration (read from the oracle's cached counts)."""
+        from ..grid_confidence import confidence_metrics
+
+        job = self.job
+        out = None if job.output_dir is None else job.output_dir / "calibration"
+        metrics, files = confidence_metrics(job.bundle.oracle, job.grid, job.h, job.fitted, job.bundle.box, out)
+        job.summary.update(metrics)
+        where = f"; calibration files in {out}" if files else ""
+        log.info("confidence: %d grid levels within noise of h (95 %% interval)%s", metrics["grid_uncertain"], where)
 
 
 def rebalanced_frames(job) -> dict:
