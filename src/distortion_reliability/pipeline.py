@@ -470,7 +470,7 @@ def _draw_reliability_report(bundle: OracleBundle, comp: Components, training, f
     log.info("reliability map and profile: %s (report=false skips them)", out)
     report = write_reliability_report(bundle.oracle, comp.space, bundle.h, out, training=training,
                                       proposals=getattr(comp.method, "stats_", None), fitted=fitted or None,
-                                      grid=grid, resolution=15, title=f"{comp.labels['dataset']}, h = {bundle.h:g}")
+                                      grid=grid, title=f"{comp.labels['dataset']}, h = {bundle.h:g}")
     summary = getattr(report, "summary", None)
     if summary:
         log.info("reliable when each distortion acts alone: %s", summary)
