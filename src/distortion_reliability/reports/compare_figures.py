@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .slice_figures import corner, edges, hide_upper_triangle, label_slice_axes, ticks
+from .slice_figures import draw_categories
 from .style import axis_label, save, style
 
 COLORS = {"a": "#ff7f0e", "b": "#1f77b4"}
@@ -42,33 +42,10 @@ def draw_profiles(spec, profiles: pd.DataFrame, label_a: str, label_b: str, path
 
 def draw_disagreement(spec, slices: dict, label_a: str, label_b: str, path: Path) -> Path:
     """Each slice coloured: neither, only A, only B, both reliable (P ≥ 0.5); the disagreeing share per panel."""
-    from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch
-
     from .compare import DISAGREE
 
-    d = spec.d
-    cmap = ListedColormap([c for _, _, c in DISAGREE])
-    with style() as plt:
-        fig, axes = corner(plt, d)
-        for (i, j), (xs, ys, cat) in slices.items():
-            ax = axes[j - 1][i]
-            ax.grid(False)
-            ax.pcolormesh(edges(xs), edges(ys), cat, cmap=cmap, vmin=-0.5, vmax=3.5, shading="flat")
-            differ = float(np.isin(cat, (1, 2)).mean())
-            ax.text(0.03, 0.95, f"{100 * differ:.0f}% differ", transform=ax.transAxes, va="top", fontsize=7,
-                    bbox={"fc": "white", "alpha": 0.7, "lw": 0})
-            ax.set_xlim(spec.lower[i], spec.upper[i])
-            ax.set_ylim(spec.lower[j], spec.upper[j])
-            ax.plot(spec.base[i], spec.base[j], marker="*", c="w", ms=7, mec="k", mew=0.5)
-            ticks(ax)
-            label_slice_axes(ax, spec, i, j, d)
-        hide_upper_triangle(axes, d)
-        labels = {1: f"only A ({label_a}) reliable", 2: f"only B ({label_b}) reliable"}
-        handles = [Patch(facecolor=c, edgecolor="k", lw=0.3, label=labels.get(v, lab)) for v, lab, c in DISAGREE]
-        legend_ax = axes[0][d - 2] if d > 2 else axes[0][0]
-        legend_ax.legend(handles=handles, loc="upper right")
-        fig.suptitle(f"Where A ({label_a}) and B ({label_b}) disagree: GP classifiers' P(reliable) ≥ 0.5 on "
-                     "2-D slices, others at identity")
-        fig.subplots_adjust(left=0.07, right=0.97, bottom=0.07, top=0.94, wspace=0.08, hspace=0.08)
-        return save(fig, path)
+    names = {1: f"only A ({label_a}) reliable", 2: f"only B ({label_b}) reliable"}
+    palette = [(v, names.get(v, lab), c) for v, lab, c in DISAGREE]
+    return draw_categories(spec, slices, palette, lambda cat: f"{100 * float(np.isin(cat, (1, 2)).mean()):.0f}% differ",
+                           path, f"Where A ({label_a}) and B ({label_b}) disagree: GP classifiers' P(reliable) ≥ 0.5 "
+                                 "on 2-D slices, others at identity")

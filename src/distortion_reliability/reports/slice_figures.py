@@ -65,11 +65,7 @@ def draw_map(spec, h, slices, train, props, has_fit, path, title):
                 lv, kept = props
                 ax.scatter(lv[kept == 1, i], lv[kept == 1, j], s=9, marker="+", c=POINT_COLORS["synthetic"], lw=0.7)
                 ax.scatter(lv[kept == 0, i], lv[kept == 0, j], s=7, marker="x", c=POINT_COLORS["rejected"], lw=0.6)
-            ax.set_xlim(spec.lower[i], spec.upper[i])
-            ax.set_ylim(spec.lower[j], spec.upper[j])
-            ax.plot(spec.base[i], spec.base[j], marker="*", c="w", ms=7, mec="k", mew=0.5)
-            ticks(ax)
-            label_slice_axes(ax, spec, i, j, d)
+            finish_panel(ax, spec, i, j)
         hide_upper_triangle(axes, d)
         handles = [Line2D([], [], color="white", lw=1.4, label=f"f = h = {h:g} (oracle)"),
                    Line2D([], [], marker="*", ls="", c="w", mec="k", label="identity (no distortion)")]
@@ -94,34 +90,47 @@ def draw_map(spec, h, slices, train, props, has_fit, path, title):
 
 
 def draw_agreement(spec, h, slices, path, names, title):
+    """The classifiers' vote against the oracle on each slice: both not, missed, false alarm, both."""
+    cats = {key: (xs, ys, pv * 2 + (f >= h).astype(int)) for key, (xs, ys, f, pv) in slices.items()}
+    return draw_categories(spec, cats, AGREEMENT, lambda cat: f"{100 * float(np.isin(cat, (0, 3)).mean()):.0f}% agree",
+                           path, f"Distortion-classifiers' vote ({', '.join(names)}) vs the oracle"
+                                 f"{(' — ' + title) if title else ''}: where the prediction errs", star=False)
+
+
+def draw_categories(spec, slices, palette, note, path, suptitle, star: bool = True):
+    """Slices of categories 0-3 (``(xs, ys, cat)``) coloured by ``palette`` ((value, label, colour), ...),
+    each panel annotated with ``note(cat)``."""
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
     d = spec.d
-    cmap = ListedColormap([c for _, _, c in AGREEMENT])
+    cmap = ListedColormap([c for _, _, c in palette])
     with style() as plt:
         fig, axes = corner(plt, d)
-        for (i, j), (xs, ys, f, pv) in slices.items():
+        for (i, j), (xs, ys, cat) in slices.items():
             ax = axes[j - 1][i]
             ax.grid(False)
-            truth = (f >= h).astype(int)
-            # 0 both not, 1 missed, 2 false alarm, 3 both reliable
-            ax.pcolormesh(edges(xs), edges(ys), pv * 2 + truth, cmap=cmap, vmin=-0.5, vmax=3.5, shading="flat")
-            agree = float((truth == pv).mean())
-            ax.text(0.03, 0.95, f"{100 * agree:.0f}% agree", transform=ax.transAxes, va="top", fontsize=7,
+            ax.pcolormesh(edges(xs), edges(ys), cat, cmap=cmap, vmin=-0.5, vmax=len(palette) - 0.5, shading="flat")
+            ax.text(0.03, 0.95, note(cat), transform=ax.transAxes, va="top", fontsize=7,
                     bbox={"fc": "white", "alpha": 0.7, "lw": 0})
-            ticks(ax)
-            ax.set_xlim(spec.lower[i], spec.upper[i])
-            ax.set_ylim(spec.lower[j], spec.upper[j])
-            label_slice_axes(ax, spec, i, j, d)
+            finish_panel(ax, spec, i, j, star)
         hide_upper_triangle(axes, d)
-        handles = [Patch(facecolor=c, edgecolor="k", lw=0.3, label=lab) for _, lab, c in AGREEMENT]
+        handles = [Patch(facecolor=c, edgecolor="k", lw=0.3, label=lab) for _, lab, c in palette]
         legend_ax = axes[0][d - 2] if d > 2 else axes[0][0]
         legend_ax.legend(handles=handles, loc="upper right")
-        fig.suptitle(f"Distortion-classifiers' vote ({', '.join(names)}) vs the oracle"
-                     f"{(' — ' + title) if title else ''}: where the prediction errs")
+        fig.suptitle(suptitle)
         fig.subplots_adjust(left=0.07, right=0.97, bottom=0.07, top=0.94, wspace=0.08, hspace=0.08)
         return save(fig, path)
+
+
+def finish_panel(ax, spec, i: int, j: int, star: bool = True) -> None:
+    """Limits to C, the identity level as a star, ticks, and labels on the outer panels only."""
+    ax.set_xlim(spec.lower[i], spec.upper[i])
+    ax.set_ylim(spec.lower[j], spec.upper[j])
+    if star:
+        ax.plot(spec.base[i], spec.base[j], marker="*", c="w", ms=7, mec="k", mew=0.5)
+    ticks(ax)
+    label_slice_axes(ax, spec, i, j, spec.d)
 
 
 def label_slice_axes(ax, spec, i: int, j: int, d: int) -> None:
