@@ -64,8 +64,9 @@ def render_report(result: Any, cfg: Any, folder: Path, run_id: str | None = None
     body.append("<h2>Reliability map</h2>")
     body += _figure(folder / "reliability_map.png", "reliability map",
                     "f on every 2-D slice of C, the other distortions at identity; white: the oracle's f = h contour.")
-    body += _figure(folder / "reliability_classifier.png", "classifiers vs oracle",
-                    "Where the distortion-classifiers' vote agrees with the oracle on the same slices.")
+    if (folder / "reliability_classifier.png").is_file():  # drawn when the job fitted predictors
+        body += _figure(folder / "reliability_classifier.png", "classifiers vs oracle",
+                        "Where the distortion-classifiers' vote agrees with the oracle on the same slices.")
     body.append("<h2>Reliability profile</h2>")
     body += _figure(folder / "reliability_profile.png", "reliability profile",
                     "f along each distortion's domain, the others at identity; green: f ≥ h.")
