@@ -97,3 +97,14 @@ def test_compare_refuses_a_run_without_gp_classifier(work, capsys):  # noqa: F81
     assert main(["compare", f"runs={job.run_id},{job.run_id}", f"uri={uri}", f"out={work / 'c'}"]) == 2
     assert "predictors=with_gp" in capsys.readouterr().err
     assert main(["compare", "runs=onlyone"]) == 2
+
+
+def test_gp_joint_posterior_matches_its_marginals():
+    model = fitted_gp("B", n=60)
+    X = np.random.default_rng(3).random((25, 3))
+    mu, cov = model.gp_.joint(X)
+    mean, var = model.gp_.predict(X)
+    np.testing.assert_allclose(mu, mean, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.diag(cov), var, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(cov, cov.T, atol=1e-12)
+    assert np.linalg.eigvalsh(cov).min() > -1e-8 * np.abs(cov).max()  # a covariance: positive semi-definite
