@@ -63,6 +63,7 @@ class Side:
     h: float = float("nan")
     oracle_profile: pd.DataFrame | None = None
     tags: dict = field(default_factory=dict)
+    evidence: str = ""  # what the GP learned from: N, sampled levels, positives
 
 
 @dataclass
@@ -135,8 +136,15 @@ def load_side(run: str, uri: str | None = None) -> Side:
     tags = dict(data.tags)
     label = f"{tags.get('model', 'model')}-{loaded.run_id[:8]}"
     h = float(data.params.get("h", tags.get("h", "nan")))
+    evidence = (f"N = {data.params.get('dataset.verification_size', '?')}, "
+                f"{data.params.get('sampler.name', '?')} sampler {_int(data.metrics.get('n_sampled'))} levels, "
+                f"{_int(data.metrics.get('n_positive_sampled'))} with f ≥ h")
     return Side(loaded.run_id, gp, loaded.space, label, float(data.metrics.get("clean_accuracy", np.nan)), h,
-                _oracle_profile(client, loaded.run_id), tags)
+                _oracle_profile(client, loaded.run_id), tags, evidence)
+
+
+def _int(value: Any) -> str:
+    return "?" if value is None else f"{int(value):,}"
 
 
 def _client(uri: str | None):
@@ -239,6 +247,7 @@ def _write_markdown(path: Path, a: Side, b: Side, sa: Share, sb: Share, diff, sp
           "| | A | B | B − A |", "|---|---|---|---|",
           f"| run | `{a.run_id}` | `{b.run_id}` | |",
           f"| dataset, h | {a.tags.get('dataset')}, {a.h:g} | {b.tags.get('dataset')}, {b.h:g} | |",
+          f"| the GP learned from | {a.evidence} | {b.evidence} | |",
           f"| clean accuracy on D | {a.clean_accuracy:.4f} | {b.clean_accuracy:.4f} | "
           f"{b.clean_accuracy - a.clean_accuracy:+.4f} |",
           f"| share of C reliable (95 % interval) | {pct(sa.mean)} ({pct(sa.lo)}–{pct(sa.hi)}) | "
