@@ -8,7 +8,7 @@ import pytest
 from test_tracking import client_for, small_cfg, template_db, tracker_for, work  # noqa: F401
 
 from distortion_reliability.predictors import GPThresholdClassifier
-from distortion_reliability.reports.compare import reliable_share
+from distortion_reliability.reports.compare import joint_posterior, reliable_share
 
 H = 0.5
 SPACE = {"names": ["a", "b", "c"], "lower": [0.0, 0.0, 0.0], "upper": [1.0, 1.0, 1.0], "identity": [0.0, 0.0, 0.0]}
@@ -102,7 +102,7 @@ def test_compare_refuses_a_run_without_gp_classifier(work, capsys):  # noqa: F81
 def test_gp_joint_posterior_matches_its_marginals():
     model = fitted_gp("B", n=60)
     X = np.random.default_rng(3).random((25, 3))
-    mu, cov = model.gp_.joint(X)
+    mu, cov = joint_posterior(model.gp_, X)
     mean, var = model.gp_.predict(X)
     np.testing.assert_allclose(mu, mean, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(np.diag(cov), var, rtol=1e-8, atol=1e-12)

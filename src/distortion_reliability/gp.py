@@ -296,16 +296,6 @@ class GP:
             z_mean, u = self._latent(self._as_tensor(Xs))
         return (self.y_mean + self.y_std * z_mean).cpu().numpy(), (self.y_std**2 * u).cpu().numpy()
 
-    def joint(self, Xs) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean (m,) and covariance (m, m) of f at ``Xs`` jointly: ``a K** - V^T V``, V = L^-1 K*."""
-        with torch.no_grad(), single_threaded():
-            Xs = self._as_tensor(Xs)
-            Ks = self._k(Xs, self.X)
-            V = torch.linalg.solve_triangular(self.L, Ks.T, upper=False)
-            z_mean = self.params.mean + Ks @ self.alpha
-            cov = self._k(Xs, Xs) - V.T @ V
-        return (self.y_mean + self.y_std * z_mean).cpu().numpy(), (self.y_std**2 * cov).cpu().numpy()
-
     def relative_variance(self, Xs) -> np.ndarray:
         """``u(x) = posterior variance / prior variance`` of f, in [0, 1] (SMOTE-GP's uncertainty score)."""
         with torch.no_grad(), single_threaded():

@@ -105,12 +105,33 @@ def _posterior_share_draws(model: Any, unit: np.ndarray, draws: int, rng: np.ran
     if gp is None or threshold is None:  # no joint posterior: the points' independent Bernoulli draws
         p = model.predict_proba(unit)[:, 1]
         return (rng.random((draws, len(p))) < p).mean(axis=1)
-    mu, cov = gp.joint(unit)
+    mu, cov = joint_posterior(gp, unit)
     jitter = 1e-9 * max(1e-12, float(np.mean(np.diag(cov))))
     vals, vecs = np.linalg.eigh(cov + jitter * np.eye(len(mu)))  # robust to a numerically singular cov
     root = vecs * np.sqrt(np.clip(vals, 0, None))
     f = mu + rng.standard_normal((draws, len(mu))) @ root.T
     return (f >= threshold).mean(axis=1)
+
+
+def joint_posterior(gp: Any, unit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean (m,) and covariance (m, m) of f at ``unit`` jointly under a :class:`..gp.GP` posterior:
+    ``mean + K*^T alpha`` and ``K** - V^T V`` with ``V = L^-1 K*`` (gp.py gives the marginals only)."""
+    import torch
+
+    from ..gp import kernel_matrix
+
+    X = torch.as_tensor(np.asarray(unit, float), dtype=gp.X.dtype)
+    ls = torch.as_tensor(gp.params.lengthscale, dtype=gp.X.dtype)
+
+    def k(A, B):
+        return gp.params.outputscale * kernel_matrix(A, B, ls, gp.params.kernel)
+
+    with torch.no_grad():
+        Ks = k(X, gp.X)
+        V = torch.linalg.solve_triangular(gp.L, Ks.T, upper=False)
+        mean = gp.params.mean + Ks @ gp.alpha
+        cov = k(X, X) - V.T @ V
+    return (gp.y_mean + gp.y_std * mean).numpy(), (gp.y_std**2 * cov).numpy()
 
 
 def difference(a: Share, b: Share) -> tuple[float, float, float]:
