@@ -3,6 +3,7 @@
     python -m distortion_reliability.report study=<name> dataset=<d> [from=<runs.csv>] [out=results/<d>] [uri=...]
     python -m distortion_reliability.report map [run=<run id|latest>] [resolution=15] [profile_points=61]
         [out=results/<dataset>/map] [grid=true|false] <Hydra overrides: dataset=digits model=... h=...>
+    python -m distortion_reliability.report compare runs=<id>,<id> [out=results/compare] [uri=...] [points=16384]
 
 The first reads the FINISHED runs of MLflow experiment ``<study>-<dataset>`` and writes, to
 ``results/<dataset>/``: ``<study>_runs.csv`` (every run's params, tags and metrics) and, from that CSV
@@ -14,6 +15,11 @@ hold their data, the list of missing cells with their overrides, and ``<study>_r
 ``map`` builds the oracle f of the configured dataset/model/distortions (cached evaluations are
 reused) and writes the reliability map (pairwise slices of C), the classifier-vs-oracle map when
 ``run=`` names a run with fitted predictors, and the reliability profile per distortion.
+
+``compare`` puts two runs side by side with their GP classifiers (``predictors=with_gp``): clean
+accuracy, the share of C each is reliable on with a 95 % interval, both profiles and a map of where
+they disagree, in ``results/compare/<a>_vs_<b>/`` and as an MLflow run of experiment ``compare``
+(:mod:`.reports.compare`).
 
 Bad input prints one ``error:`` line and exits with status 2.
 """
@@ -29,6 +35,7 @@ from typing import Sequence
 log = logging.getLogger(__name__)
 STUDY_KEYS = ("study", "dataset", "from", "out", "uri", "tsne")
 MAP_KEYS = ("run", "resolution", "profile_points", "out", "grid", "uri")
+COMPARE_KEYS = ("runs", "out", "uri", "points", "seed", "mlflow")
 
 
 class UsageError(Exception):
@@ -107,6 +114,33 @@ def map_main(argv: Sequence[str]) -> int:
     return 0
 
 
+def compare_main(argv: Sequence[str]) -> int:
+    from .reports.compare import compare_runs
+
+    args, _ = _kv(argv, COMPARE_KEYS)
+    runs = [r for r in args.get("runs", "").split(",") if r]
+    if len(runs) != 2:
+        raise UsageError("runs=<id>,<id> names the two runs to compare (python -m distortion_reliability.report "
+                         "compare runs=<id>,<id>)")
+    try:
+        points, seed = int(args.get("points", 2**14)), int(args.get("seed", 0))
+    except ValueError as err:
+        raise UsageError(f"points= and seed= are integers ({err})") from None
+    if points < 64:
+        raise UsageError(f"points={points}: at least 64 levels are needed to estimate a share of C")
+    comp = compare_runs(runs, args.get("out", "results/compare"), args.get("uri"), points=points, seed=seed,
+                        log_to_mlflow=_bool(args.get("mlflow", "true"), "mlflow"))
+    for side, share in ((comp.a, comp.share_a), (comp.b, comp.share_b)):
+        print(f"{side.label}: clean accuracy {side.clean_accuracy:.4f}, reliable on {100 * share.mean:.1f} % of C "
+              f"(95 % interval {100 * share.lo:.1f}-{100 * share.hi:.1f} %)")
+    d = comp.diff
+    print(f"B - A: {100 * d[0]:+.1f} points of C (95 % interval {100 * d[1]:+.1f} to {100 * d[2]:+.1f})")
+    print(f"wrote {comp.out_dir}/ ({', '.join(p.name for p in comp.files.values())})")
+    if comp.run_id:
+        print(f"mlflow run: {comp.run_id} (experiment compare)")
+    return 0
+
+
 def _grid(job):
     """The grid test set R' (cached by the pipeline) for the share of C reliable; None when unavailable."""
     try:
@@ -161,13 +195,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .errors import ConfigError
     from .predict import PredictError
+    from .reports.compare import CompareError
     from .reports.runs import ReportError
 
     try:
         if argv[0] == "map":
             return map_main(argv[1:])
+        if argv[0] == "compare":
+            return compare_main(argv[1:])
         return study_main(argv)
-    except (UsageError, ReportError, PredictError, ConfigError, HydraException, OmegaConfBaseException) as err:
+    except (UsageError, ReportError, PredictError, CompareError, ConfigError, HydraException,
+            OmegaConfBaseException) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 

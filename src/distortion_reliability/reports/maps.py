@@ -12,8 +12,15 @@
   identity, and the interval(s) where f ≥ h in natural units, e.g. "rotation ≤ 23°, scale 0.84–1.21";
   plus the share of the grid test set R' (the whole box C) that is reliable, when the grid is given.
 
-Everything is evaluated in one oracle call (``resolution² · d(d-1)/2 + profile_points · d`` levels,
-3,375 + 246 for the paper's six distortions at the defaults), so the oracle batches and caches it.
+Cost (the map must stay a small fraction of the grid's): the profile is evaluated exactly
+(``profile_points · d`` levels, 366 for the paper's six distortions), then the slices
+(``resolution² · d(d-1)/2`` levels, 735 at the default resolution 7) are *labelled* with the oracle's
+early stopping, and coloured by f estimated from the images each label read (:func:`contour_f`: the
+estimate is on the same side of h as the exact f, so the drawn f = h contour separates exactly the
+levels the oracle labels reliable). The resolution is odd and its 6 steps divide the profile's 60, so
+every slice's identity row and column are profile levels, read from the oracle's cache (195 of the
+735). On the embedded default this is about a quarter of the grid's images (``benchmarks/first_run.py``
+prints ``map_over_grid_images``); ``resolution=15`` in ``report map`` draws a finer map at ~4× the cost.
 """
 
 from __future__ import annotations
@@ -31,16 +38,14 @@ import pandas as pd
 from ..predictors import ANSWERING
 from .profile import describe_intervals, reliable_intervals  # noqa: F401 - moved to profile.py, still importable here
 from .profile import draw_profile, profile_levels, profile_markdown, profile_table
-from .style import POINT_COLORS, axis_label, save, style
+from .slice_figures import draw_agreement, draw_map
 
 log = logging.getLogger(__name__)
 
-AGREEMENT = (  # value, label, colour
-    (0, "both not reliable", "#eeeeee"),
-    (1, "missed (oracle reliable, classifier not)", "#ff7f0e"),
-    (2, "false alarm (classifier reliable, oracle not)", "#d62728"),
-    (3, "both reliable", "#2ca02c"),
-)
+#: Points per axis of a slice. Odd: every slice passes through the identity level; 6 steps divide the
+#: profile's 60, so the identity row and column of a slice are profile levels (evaluated once).
+DEFAULT_RESOLUTION = 7
+DEFAULT_PROFILE_POINTS = 61
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,48 @@ def slice_levels(spec: SpaceSpec, i: int, j: int, n: int) -> tuple[np.ndarray, n
     return xs, ys, levels
 
 
+def report_levels(spec: SpaceSpec, resolution: int = DEFAULT_RESOLUTION,
+                  profile_points: int = DEFAULT_PROFILE_POINTS) -> tuple[list[np.ndarray], list[tuple]]:
+    """The levels a report evaluates: one block per pair of distortions (``("slice", (i, j), xs, ys)``),
+    then one per distortion (``("profile", i, xs, None)``); blocks and their descriptions."""
+    blocks, meta = [], []
+    for i, j in combinations(range(spec.d), 2):
+        xs, ys, lv = slice_levels(spec, i, j, resolution)
+        blocks.append(lv)
+        meta.append(("slice", (i, j), xs, ys))
+    for i in range(spec.d):
+        xs, lv = profile_levels(spec, i, profile_points)
+        blocks.append(lv)
+        meta.append(("profile", i, xs, None))
+    return blocks, meta
+
+
+def contour_f(oracle_like: Any, levels: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """f at ``levels``, exact where it decides the f = h contour, estimated from fewer images elsewhere,
+    and the number of images each value rests on (None when unknown).
+
+    ``oracle.label`` reads D, in its fixed seeded order, only until I[f ≥ h] is certain and caches the
+    count it stopped at: n_c correct of the first n of N images. The estimate n_c / n lies on the same
+    side of h as the exact f: the label stops as reliable once n_c / N ≥ h, and then n_c / n ≥ n_c / N ≥ h;
+    as not reliable once n_c + (N − n) < h·N, and then n_c < n − (1 − h)·N ≤ h·n. Levels near h are read in
+    full (exact f); the others from at least one chunk of D (N/8 images by default). An oracle without
+    ``label`` and an evaluation cache (a plain function, a test double) gives exact f.
+    """
+    cache = getattr(oracle_like, "cache", None)
+    if not hasattr(oracle_like, "label") or cache is None:
+        return np.asarray(_as_function(oracle_like)(levels), float).reshape(-1), None
+    oracle_like.label(levels, h)
+    n_total = int(oracle_like.n)
+    counts = [cache.get(level, n_total) for level in levels]
+    n_read = np.array([c.n_evaluated if c is not None else 0 for c in counts])
+    f = np.array([c.n_correct / c.n_evaluated if c is not None and c.n_evaluated else np.nan for c in counts])
+    missing = np.isnan(f)
+    if missing.any():  # not in the cache (it could not be written): read those exactly
+        f[missing] = oracle_like.accuracy(levels[missing])
+        n_read[missing] = n_total
+    return f, n_read
+
+
 def _as_function(oracle_like: Any) -> Callable[[np.ndarray], np.ndarray]:
     if hasattr(oracle_like, "accuracy"):
         return oracle_like.accuracy
@@ -170,17 +217,20 @@ class ReliabilityReport:
     slices: pd.DataFrame
     files: dict[str, Path]
     summary: str
+    images_evaluated: int | None = None  # what drawing it cost the oracle (None: not an Oracle)
 
 
 def write_reliability_report(oracle_like: Any, space: Any, h: float, out_dir: str | Path, training: Any = None,
                              proposals: Any = None, fitted: Mapping[str, Any] | None = None, grid: Any = None,
-                             resolution: int = 15, profile_points: int = 61, title: str = "") -> ReliabilityReport:
+                             resolution: int = DEFAULT_RESOLUTION, profile_points: int = DEFAULT_PROFILE_POINTS,
+                             title: str = "") -> ReliabilityReport:
     """Evaluate f on every pairwise slice and along every distortion, and write the map, profile and tables.
 
     Parameters
     ----------
-    oracle_like : object with ``.accuracy(levels) -> ndarray`` (or a callable)
-        f(c) for levels in natural units, shape (n, d) -> (n,).
+    oracle_like : Oracle, object with ``.accuracy(levels) -> ndarray``, or a callable
+        f(c) for levels in natural units, shape (n, d) -> (n,). An Oracle labels the slices with early
+        stopping (:func:`contour_f`); anything else is asked for exact f in one call.
     space : DistortionSpace, space.json mapping/path, or object with names/lower/upper/identity
     h : float
         Reliability threshold.
@@ -195,7 +245,7 @@ def write_reliability_report(oracle_like: Any, space: Any, h: float, out_dir: st
         The distortion-classifiers; their majority vote is drawn over the oracle's region.
     grid : Grid-like with ``labels`` (or (levels, labels))
         The grid test set R'; its share of reliable levels is reported as the share of C.
-    resolution : int, default 15
+    resolution : int, default 7
         Points per axis of each slice (the cost is resolution² per pair of distortions).
     profile_points : int, default 61
         Points along each distortion's domain for the profile.
@@ -207,20 +257,24 @@ def write_reliability_report(oracle_like: Any, space: Any, h: float, out_dir: st
     f_of = _as_function(oracle_like)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    pairs = list(combinations(range(spec.d), 2))
-    blocks, meta = [], []
-    for i, j in pairs:
-        xs, ys, lv = slice_levels(spec, i, j, resolution)
-        blocks.append(lv)
-        meta.append(("slice", (i, j), xs, ys))
-    for i in range(spec.d):
-        xs, lv = profile_levels(spec, i, profile_points)
-        blocks.append(lv)
-        meta.append(("profile", i, xs, None))
+    blocks, meta = report_levels(spec, resolution, profile_points)
     levels = np.vstack(blocks)
-    f_all = np.asarray(f_of(levels), float).reshape(-1)
+    n_slice = sum(len(b) for b, m in zip(blocks, meta) if m[0] == "slice")
+    before = getattr(oracle_like, "images_evaluated", None)
+    if hasattr(oracle_like, "label") and getattr(oracle_like, "cache", None) is not None:
+        # the profile first: the slices' identity rows and columns are its levels, then read from the cache
+        prof = levels[n_slice:]  # the identity level is on every profile: evaluate each level once
+        _, first, back = np.unique(np.round(prof, 10), axis=0, return_index=True, return_inverse=True)
+        f_prof = np.asarray(oracle_like.accuracy(prof[first]), float)[back.reshape(-1)]
+        f_slice, n_read = contour_f(oracle_like, levels[:n_slice], h)
+        f_all = np.r_[f_slice, f_prof]
+    else:
+        f_all, n_read = np.asarray(f_of(levels), float).reshape(-1), None
     if f_all.shape[0] != levels.shape[0]:
         raise ValueError(f"oracle returned {f_all.shape[0]} values for {levels.shape[0]} levels")
+    images = None if before is None else int(oracle_like.images_evaluated - before)
+    log.info("reliability map: %d slice levels labelled (early stopping), %d profile levels exact%s", n_slice,
+             len(levels) - n_slice, "" if images is None else f", {images:,} images evaluated")
     predicted, per_pred = (vote(fitted, spec.to_unit(levels)) if fitted else (None, {}))
 
     slices, profiles, off = {}, {}, 0
@@ -235,6 +289,8 @@ def write_reliability_report(oracle_like: Any, space: Any, h: float, out_dir: st
             part = pd.DataFrame(lv, columns=list(spec.names))
             part.insert(0, "slice", f"{spec.names[i]}×{spec.names[j]}")
             part["f"] = f
+            if n_read is not None:  # f rests on this many images of D (N: exact; fewer: far from h)
+                part["n_images"] = n_read[off: off + len(lv)]
             part["reliable"] = (f >= h).astype(int)
             if pv is not None:
                 part["predicted"] = pv
@@ -270,7 +326,7 @@ def write_reliability_report(oracle_like: Any, space: Any, h: float, out_dir: st
 
     train = _points(training, spec, "label")
     props = _points(proposals, spec, "kept")
-    files["map_png"] = _draw_map(spec, h, slices, train, props, fitted is not None, out / "reliability_map.png", title)
+    files["map_png"] = draw_map(spec, h, slices, train, props, fitted is not None, out / "reliability_map.png", title)
     files["profile_png"] = draw_profile(spec, h, profiles, out / "reliability_profile.png", title, n_images,
                                         answering=answering)
     if fitted:
@@ -282,9 +338,9 @@ def write_reliability_report(oracle_like: Any, space: Any, h: float, out_dir: st
         rows.append(_agreement("vote", truth, predicted[: len(slices_df)]))
         pd.DataFrame(rows).to_csv(out / "reliability_classifier.csv", index=False)
         files["classifier_csv"] = out / "reliability_classifier.csv"
-        files["classifier_png"] = _draw_agreement(spec, h, slices, out / "reliability_classifier.png", list(fitted),
+        files["classifier_png"] = draw_agreement(spec, h, slices, out / "reliability_classifier.png", list(fitted),
                                                  title)
-    return ReliabilityReport(profile=profile, slices=slices_df, files=files, summary=summary)
+    return ReliabilityReport(profile=profile, slices=slices_df, files=files, summary=summary, images_evaluated=images)
 
 
 def _agreement(name: str, truth: np.ndarray, pred: np.ndarray) -> dict:
@@ -295,124 +351,3 @@ def _agreement(name: str, truth: np.ndarray, pred: np.ndarray) -> dict:
     f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
     return {"predictor": name, "agreement": (tp + tn) / max(1, len(truth)), "f1": f1, "both_reliable": tp,
             "false_alarm": fp, "missed": fn, "both_not": tn}
-
-
-def _corner(plt, d: int, cell: float = 2.3):
-    fig, axes = plt.subplots(d - 1, d - 1, figsize=(cell * (d - 1) + 1.2, cell * (d - 1)), squeeze=False)
-    return fig, axes
-
-
-def _ticks(ax, nbins: int = 4) -> None:
-    from matplotlib.ticker import MaxNLocator
-
-    ax.xaxis.set_major_locator(MaxNLocator(nbins, prune="upper"))  # no clash with the next panel's first label
-    ax.yaxis.set_major_locator(MaxNLocator(nbins))
-
-
-def _edges(v: np.ndarray) -> np.ndarray:
-    if len(v) == 1:
-        return np.array([v[0] - 0.5, v[0] + 0.5])
-    mid = (v[:-1] + v[1:]) / 2
-    return np.r_[v[0] - (mid[0] - v[0]), mid, v[-1] + (v[-1] - mid[-1])]
-
-
-def _draw_map(spec, h, slices, train, props, has_fit, path, title):
-    d = spec.d
-    with style() as plt:
-        from matplotlib.lines import Line2D
-
-        fig, axes = _corner(plt, d)
-        mesh = None
-        for (i, j), (xs, ys, f, pv) in slices.items():
-            ax = axes[j - 1][i]
-            ax.grid(False)
-            mesh = ax.pcolormesh(_edges(xs), _edges(ys), f, cmap="viridis", vmin=0, vmax=1, shading="flat")
-            if f.min() < h <= f.max():
-                ax.contour(xs, ys, f, levels=[h], colors="white", linewidths=1.4)
-            if pv is not None and 0 < pv.sum() < pv.size:
-                ax.contour(xs, ys, pv.astype(float), levels=[0.5], colors="magenta", linewidths=1.2, linestyles="--")
-            if train is not None:
-                lv, lab = train
-                ax.scatter(lv[lab == 0, i], lv[lab == 0, j], s=6, c=POINT_COLORS["negative"], alpha=0.7,
-                           edgecolors="white", linewidths=0.25)
-                ax.scatter(lv[lab == 1, i], lv[lab == 1, j], s=9, c=POINT_COLORS["positive"], edgecolors="k",
-                           linewidths=0.3)
-            if props is not None:
-                lv, kept = props
-                ax.scatter(lv[kept == 1, i], lv[kept == 1, j], s=9, marker="+", c=POINT_COLORS["synthetic"], lw=0.7)
-                ax.scatter(lv[kept == 0, i], lv[kept == 0, j], s=7, marker="x", c=POINT_COLORS["rejected"], lw=0.6)
-            ax.set_xlim(spec.lower[i], spec.upper[i])
-            ax.set_ylim(spec.lower[j], spec.upper[j])
-            ax.plot(spec.base[i], spec.base[j], marker="*", c="w", ms=7, mec="k", mew=0.5)
-            _ticks(ax)
-            _label_slice_axes(ax, spec, i, j, d)
-        _hide_upper_triangle(axes, d)
-        handles = [Line2D([], [], color="white", lw=1.4, label=f"f = h = {h:g} (oracle)"),
-                   Line2D([], [], marker="*", ls="", c="w", mec="k", label="identity (no distortion)")]
-        if has_fit:
-            handles.append(Line2D([], [], color="magenta", ls="--", label="classifiers' vote: reliable boundary"))
-        if train is not None:
-            handles += [Line2D([], [], marker="o", ls="", c=POINT_COLORS["positive"], mec="k", mew=0.3, ms=4,
-                               label="sampled positive (projected)"),
-                        Line2D([], [], marker="o", ls="", c=POINT_COLORS["negative"], ms=3,
-                               label="sampled negative (projected)")]
-        if props is not None:
-            handles += [Line2D([], [], marker="+", ls="", c=POINT_COLORS["synthetic"], label="SMOTE-GP kept"),
-                        Line2D([], [], marker="x", ls="", c=POINT_COLORS["rejected"], label="SMOTE-GP rejected")]
-        legend_ax = axes[0][d - 2] if d > 2 else axes[0][0]
-        legend_ax.legend(handles=handles, loc="upper right", frameon=True, facecolor="#dddddd")
-        if mesh is not None:
-            cax = fig.add_axes((0.92, 0.3, 0.015, 0.4))
-            fig.colorbar(mesh, cax=cax, label="f(c): accuracy under distortion")
-        fig.suptitle(f"Reliability map{(' — ' + title) if title else ''}: f on 2-D slices of C, others at identity")
-        fig.subplots_adjust(left=0.07, right=0.9, bottom=0.07, top=0.94, wspace=0.08, hspace=0.08)
-        return save(fig, path)
-
-
-def _draw_agreement(spec, h, slices, path, names, title):
-    from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch
-
-    d = spec.d
-    cmap = ListedColormap([c for _, _, c in AGREEMENT])
-    with style() as plt:
-        fig, axes = _corner(plt, d)
-        for (i, j), (xs, ys, f, pv) in slices.items():
-            ax = axes[j - 1][i]
-            ax.grid(False)
-            truth = (f >= h).astype(int)
-            # 0 both not, 1 missed, 2 false alarm, 3 both reliable
-            ax.pcolormesh(_edges(xs), _edges(ys), pv * 2 + truth, cmap=cmap, vmin=-0.5, vmax=3.5, shading="flat")
-            agree = float((truth == pv).mean())
-            ax.text(0.03, 0.95, f"{100 * agree:.0f}% agree", transform=ax.transAxes, va="top", fontsize=7,
-                    bbox={"fc": "white", "alpha": 0.7, "lw": 0})
-            _ticks(ax)
-            ax.set_xlim(spec.lower[i], spec.upper[i])
-            ax.set_ylim(spec.lower[j], spec.upper[j])
-            _label_slice_axes(ax, spec, i, j, d)
-        _hide_upper_triangle(axes, d)
-        handles = [Patch(facecolor=c, edgecolor="k", lw=0.3, label=lab) for _, lab, c in AGREEMENT]
-        legend_ax = axes[0][d - 2] if d > 2 else axes[0][0]
-        legend_ax.legend(handles=handles, loc="upper right")
-        fig.suptitle(f"Distortion-classifiers' vote ({', '.join(names)}) vs the oracle"
-                     f"{(' — ' + title) if title else ''}: where the prediction errs")
-        fig.subplots_adjust(left=0.07, right=0.97, bottom=0.07, top=0.94, wspace=0.08, hspace=0.08)
-        return save(fig, path)
-
-
-def _label_slice_axes(ax, spec, i: int, j: int, d: int) -> None:
-    """Axis labels on the outer panels of the lower-triangle grid of 2-D slices only."""
-    if j == d - 1:
-        ax.set_xlabel(axis_label(spec.names[i]))
-    else:
-        ax.set_xticklabels([])
-    if i == 0:
-        ax.set_ylabel(axis_label(spec.names[j]))
-    else:
-        ax.set_yticklabels([])
-
-
-def _hide_upper_triangle(axes, d: int) -> None:
-    for r in range(d - 1):
-        for c in range(r + 1, d - 1):
-            axes[r][c].axis("off")

@@ -13,8 +13,6 @@ from .base import Estimate, Stage, duration
 
 log = logging.getLogger(__name__)
 
-#: Points per axis of each 2-D slice of the map, and along each distortion for the profile.
-RESOLUTION, PROFILE_POINTS = 15, 61
 
 
 def _in_multirun() -> bool:
@@ -36,9 +34,12 @@ class ReportStage(Stage):
     def estimate(self) -> Estimate:
         if not self.wanted():
             return Estimate(0.0, "reliability map: skipped (report=false, a sweep, or no output folder)")
+        from ..reports.maps import DEFAULT_PROFILE_POINTS, DEFAULT_RESOLUTION
+
         d, n = self.job.bundle.box.d, self.job.bundle.oracle.n
-        levels = RESOLUTION ** 2 * d * (d - 1) // 2 + PROFILE_POINTS * d
+        levels = DEFAULT_RESOLUTION ** 2 * d * (d - 1) // 2 + DEFAULT_PROFILE_POINTS * d
         seconds = levels * n / self.job.rate
+        # At most: the slices are labelled with early stopping, so they usually read far fewer images.
         return Estimate(seconds, f"reliability map: {format_count(levels)} levels x {format_count(n)} images = "
                                  f"{levels * n / 1e6:.1f} M images at most, {duration(seconds)} (cached levels are free)")
 
@@ -52,7 +53,7 @@ class ReportStage(Stage):
         log.info("reliability map and profile: %s (report=false skips them)", out)
         report = write_reliability_report(job.bundle.oracle, job.space, job.h, out, training=job.training,
                                           proposals=getattr(job.method, "stats_", None), fitted=job.fitted or None,
-                                          grid=job.grid, resolution=RESOLUTION,
+                                          grid=job.grid,
                                           title=f"{job.labels['dataset']}, h = {job.h:g}")
         summary = getattr(report, "summary", None)
         if summary:

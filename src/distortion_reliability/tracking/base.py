@@ -164,8 +164,20 @@ class Job:
     def log_result(self, result: Any) -> JobResult:
         self.result = JobResult.coerce(result)
         files = write_result_files(self.result, self.info.output_dir)
+        files += self._report_files()
         self._log_result(self.result, files)
         return self.result
+
+    def _report_files(self) -> list[Path]:
+        """``report.html`` and the reliability map and profile the pipeline drew (reports.html); a report
+        that cannot be written costs a warning, never the job's result."""
+        from ..reports.html import job_report_files
+
+        try:
+            return job_report_files(self.result, self.cfg, self.info.output_dir, self.run_id, self.info.overrides)
+        except Exception as err:  # noqa: BLE001
+            log.warning("report.html not written: %s", err)
+            return []
 
     # what the summary line shows -------------------------------------------------------------
     @property

@@ -5,7 +5,8 @@ Layout (the team contract): experiment ``<study>-<dataset>``, or MLflow's ``Defa
 ``config_hash`` (the job's identity), ``run_kind`` (job | parent | link) and ``already_done``
 (link runs: the FINISHED run they stand for); params = the flattened resolved job config; metrics =
 the JobResult summary; artifacts = config.yaml, scores.csv, space.json, training_set.csv,
-rebalanced.csv, smote_gp_proposals.csv, predictors/<name>/ (mlflow.sklearn), traceback.txt on failure.
+rebalanced.csv, smote_gp_proposals.csv, predictors/<name>/ (mlflow.sklearn), report.html and
+reliability/ (map, profile; single jobs), traceback.txt on failure.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from .base import Job, JobInfo, Tracker, error_text, experiment_name, job_tags
 from .params import DEFAULT_IDENTITY_IGNORE, MAX_TAG_VALUE, config_identity, job_params, safe_key, truncate
-from .result import CONFIG_YAML, PREDICTORS_DIR, JobResult
+from .result import CONFIG_YAML, PREDICTORS_DIR, JobResult, artifact_dir
 from .store import artifact_base, default_artifact_location, get_or_create_experiment, open_client, resolve_uri
 from .sweep import FAILED as STATUS_FAILED, INTERRUPTED, RUNNING, SweepState, SweepSummary
 
@@ -251,8 +252,8 @@ class MlflowJob(Job):
             tags["skipped"] = result.skipped
         metrics = result.metrics()
         _log_batch(self.client, self.run_id, metrics=metrics, tags=tags)
-        for path in files:
-            self.client.log_artifact(self.run_id, str(path))
+        for path in files:  # a file in a subfolder of the job's (reliability/...) keeps that folder
+            self.client.log_artifact(self.run_id, str(path), artifact_dir(path, self.info.output_dir))
         if self.tracker.log_models and result.fitted:
             self._log_models(result.fitted)
 

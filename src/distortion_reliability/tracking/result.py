@@ -9,6 +9,8 @@ run layout every reader relies on (reports, predict):
 - ``training_set.csv``: one column per distortion (natural units), then ``f``, ``label``
 - ``rebalanced.csv``: distortions (natural units), ``label``, ``origin`` (real | synthetic)
 - ``smote_gp_proposals.csv`` (smote_gp only): distortions (natural units), ``kept`` (0/1), ``variance``
+- ``report.html`` (reports.html): the job's self-contained report; ``reliability/``: the map and
+  profile (PNG, CSV, Markdown) of a single job (sweeps skip them)
 - ``predictors/<name>/``: one ``mlflow.sklearn`` model per fitted predictor (MLflow tracking only),
   fitted on levels scaled to the unit cube [0, 1]^d by ``space.json``'s lower/upper.
 """
@@ -136,6 +138,15 @@ def write_result_files(result: JobResult, directory: str | Path) -> list[Path]:
         path.write_text(json.dumps(_jsonable(result.space), indent=2) + "\n")
         written.append(path)
     return written
+
+
+def artifact_dir(path: str | Path, root: str | Path) -> str | None:
+    """The artifact folder of ``path``: its folder relative to the job's ``root`` (None: the top)."""
+    try:
+        parent = Path(path).resolve().parent.relative_to(Path(root).resolve())
+    except ValueError:  # outside the job's folder
+        return None
+    return None if parent == Path(".") else parent.as_posix()
 
 
 def _jsonable(value: Any) -> Any:
