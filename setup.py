@@ -8,7 +8,8 @@ An installed (non-editable) copy finds its Hydra configs as distortion_reliabili
 from setuptools import find_packages, setup
 
 setup(
-    packages=find_packages("src") + ["distortion_reliability.conf"],
+    # hydra_plugins.*: Hydra accepts launchers only from that namespace (the SLURM launcher)
+    packages=find_packages("src") + ["distortion_reliability.conf", "hydra_plugins.distortion_reliability_slurm"],
     package_dir={"": "src", "distortion_reliability.conf": "conf"},
     package_data={"distortion_reliability.conf": ["*.yaml", "**/*.yaml"],
                   "distortion_reliability": ["reports/*.csv"]},  # the paper's Tables 3-4
