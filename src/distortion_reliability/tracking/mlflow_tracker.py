@@ -5,14 +5,14 @@ Layout (the team contract): experiment ``<study>-<dataset>``, or MLflow's ``Defa
 ``config_hash`` (the job's identity), ``run_kind`` (job | parent | link) and ``already_done``
 (link runs: the FINISHED run they stand for); params = the flattened resolved job config; metrics =
 the JobResult summary; artifacts = config.yaml, scores.csv, space.json, training_set.csv,
-rebalanced.csv, smote_gp_proposals.csv, predictors/<name>/ (mlflow.sklearn), traceback.txt on failure.
+rebalanced.csv, smote_gp_proposals.csv, predictors/<name>/ (mlflow.sklearn, skops only: see safe_load.py),
+traceback.txt on failure.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import shutil
 import subprocess
 import tempfile
 import time
@@ -247,12 +247,14 @@ class MlflowJob(Job):
             self._log_models(result.fitted)
 
     def _log_models(self, fitted: dict[str, Any]) -> None:
+        from .safe_load import UnsafeArtifactError, save_predictor  # imports torch: only when there are models
+
         with tempfile.TemporaryDirectory(prefix="dr-models-") as tmp:
             for name, estimator in fitted.items():
                 target = Path(tmp) / safe_key(name).replace("/", "_")
                 try:
-                    save_sklearn(estimator, target)
-                except Exception as err:  # an estimator neither skops nor cloudpickle can write
+                    save_predictor(estimator, target)  # skops only: predict never loads a pickle
+                except UnsafeArtifactError as err:
                     log.warning("predictor %s not logged as an MLflow model: %s", name, err)
                     self.client.set_tag(self.run_id, f"model_not_logged.{safe_key(name)}", truncate(str(err), 500))
                     continue
@@ -288,28 +290,3 @@ class MlflowJob(Job):
             lines.insert(0, f"already done: {self.already_done}")
         lines.append("look: make ui" if self.tracker.uri.startswith("sqlite:") else f"look: {self.tracker.uri}")
         return lines
-
-
-def save_sklearn(estimator: Any, path: Path) -> None:
-    """``mlflow.sklearn.save_model``: skops (safe to load) when it can write the estimator, else cloudpickle.
-
-    The estimator was fitted by this job, so the non-default types skops lists (e.g. sklearn's
-    Tree) are trusted by construction. Requirements are given explicitly: MLflow's inference would
-    start a subprocess per model.
-    """
-    import sklearn
-    import mlflow.sklearn
-
-    reqs = [f"scikit-learn=={sklearn.__version__}"]
-    try:
-        import skops.io
-
-        trusted = skops.io.get_untrusted_types(data=skops.io.dumps(estimator))
-        mlflow.sklearn.save_model(estimator, str(path), serialization_format="skops",
-                                  skops_trusted_types=trusted, pip_requirements=reqs + [f"skops=={skops.__version__}"])
-        return
-    except Exception as err:
-        shutil.rmtree(path, ignore_errors=True)
-        log.debug("skops cannot write %s (%s); using cloudpickle", type(estimator).__name__, err)
-    logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)  # its pickle-format warning, once per model
-    mlflow.sklearn.save_model(estimator, str(path), serialization_format="cloudpickle", pip_requirements=reqs)
