@@ -23,7 +23,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SLURM_DIR = Path(os.environ.get("DR_SLURM_DIR", "/tmp/dr-slurm"))
 pytestmark = pytest.mark.slow
-TINY = "dataset.verification_size=200 grid.points_per_dim=3 sampler=random sampler.budget=40 report=false"
+TINY = "dataset.verification_size=200 grid.points_per_dim=3 sampler=random sampler.budget=40 h=0.3 report=false"
 LAUNCH = "hydra/launcher=slurm hydra.launcher.partition=debug hydra.launcher.cpus_per_task=1 hydra.launcher.mem_gb=1"
 
 
@@ -136,7 +136,7 @@ def test_a_job_requeued_mid_grid_resumes_its_run_and_redoes_little(work, tmp_pat
     root, env = work
     log = tmp_path / "work.log"
     command = (f"python run.py -m seed=5 {LAUNCH} dataset.verification_size=300 grid.points_per_dim=4 "
-               f"sampler=random sampler.budget=40 report=false")
+               f"sampler=random sampler.budget=40 h=0.3 report=false")
     proc = start(work, command, DR_PIPELINE=str(REPO / "tests/slurm/pipelines.py") + ":counted",
                  DR_TEST_WORK_LOG=str(log))
     # requeue once the grid is well under way (a few thousand level-chunks evaluated)

@@ -63,7 +63,7 @@ def announce_grid(bundle, points: int, store: ArtifactStore) -> float | None:
     n_levels, n_images = len(levels), bundle.oracle.n
     size = f"grid: {format_count(n_levels)} levels x {format_count(n_images)} images <= " \
            f"{n_levels * n_images / 1e6:.1f} M images"
-    if store.path("grid", _grid_key(bundle, points), "npz").is_file():
+    if store.get_arrays("grid", _grid_key(bundle, points)) is not None:  # a damaged entry says so once
         log.info("%s; cached", size)
         return 0.0
     picks = np.random.default_rng(0).choice(n_levels, size=min(PILOT_LEVELS + 8, n_levels), replace=False)
@@ -107,7 +107,7 @@ def print_plan(cfg, comp) -> dict[str, float]:
     n_levels = points ** bundle.box.d
     n = bundle.oracle.n
     store = ArtifactStore(Path(comp.settings.cache_dir) / "artifacts")
-    grid_cached = store.path("grid", _grid_key(bundle, points), "npz").is_file()
+    grid_cached = store.get_arrays("grid", _grid_key(bundle, points)) is not None
     full = n_levels * n / rate
     budget = int(getattr(comp.sampler, "budget", 0))
     overhead = GP_SECONDS_PER_LEVEL if comp.labels["sampler"] != "random" else 0.0
