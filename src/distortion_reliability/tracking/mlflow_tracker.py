@@ -125,6 +125,16 @@ class MlflowTracker(Tracker):
             client.set_terminated(run_id, "KILLED" if aborted else "FAILED" if part.n_failed else "FINISHED")
 
 
+def _os_error(err: BaseException | None) -> OSError | None:
+    """``err`` or the OSError it was raised from (MLflow and skops wrap them)."""
+    seen = 0
+    while err is not None and seen < 10:
+        if isinstance(err, OSError):
+            return err
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return None
+
+
 def _sweeps_experiment(cfg: DictConfig) -> bool:
     """Does the multirun sweep ``dataset`` or ``study`` (so its jobs span several experiments)?"""
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -247,6 +257,8 @@ class MlflowJob(Job):
             self._log_models(result.fitted)
 
     def _log_models(self, fitted: dict[str, Any]) -> None:
+        from ..artifacts import describe_os_error
+        from ..errors import CacheDirError
         from .safe_load import UnsafeArtifactError, save_predictor  # imports torch: only when there are models
 
         with tempfile.TemporaryDirectory(prefix="dr-models-") as tmp:
@@ -254,11 +266,16 @@ class MlflowJob(Job):
                 target = Path(tmp) / safe_key(name).replace("/", "_")
                 try:
                     save_predictor(estimator, target)  # skops only: predict never loads a pickle
+                    self.client.log_artifacts(self.run_id, str(target), f"{PREDICTORS_DIR}/{target.name}")
                 except UnsafeArtifactError as err:
                     log.warning("predictor %s not logged as an MLflow model: %s", name, err)
                     self.client.set_tag(self.run_id, f"model_not_logged.{safe_key(name)}", truncate(str(err), 500))
-                    continue
-                self.client.log_artifacts(self.run_id, str(target), f"{PREDICTORS_DIR}/{target.name}")
+                except Exception as err:  # noqa: BLE001 - a full disk (MLflow wraps the OSError): one error line
+                    cause = _os_error(err)      # like every other write; the metrics are logged already
+                    if cause is None:
+                        raise
+                    raise CacheDirError(target, describe_os_error(cause), what="predictor file",
+                                        errno=cause.errno) from None
 
     def _end(self, exc: BaseException | None, tb: Any) -> None:
         if self.run_id is None:
