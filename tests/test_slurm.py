@@ -193,3 +193,15 @@ def test_a_cancelled_job_is_recorded_killed_and_the_rerun_runs_only_it(work):
     second = runs_of(work, sweep_dir(again))
     assert {r.data.tags["seed"]: r.data.tags["run_kind"] for r in second if r.data.tags.get("seed")} == \
         {"7": "link", "8": "job"}
+
+
+@pytest.mark.parametrize("launch, setting", [
+    (f"{LAUNCH} device=cuda", "error: hydra.launcher.gpus_per_node: 1: sbatch refused the job (Invalid generic resource"),
+    ("hydra/launcher=slurm hydra.launcher.partition=nosuch hydra.launcher.cpus_per_task=1 hydra.launcher.mem_gb=1",
+     "error: hydra.launcher.partition: nosuch: sbatch refused the job ("),
+])
+def test_an_sbatch_refusal_is_one_error_line_naming_the_setting(work, launch, setting):
+    code, out = finish(start(work, f"python run.py -m seed=0 {launch} {TINY}"), timeout=300)
+    assert code == 2, out[-3000:]
+    lines = [line for line in out.splitlines() if not line.startswith("[")]  # Hydra's own log lines
+    assert lines == [lines[0]] and lines[0].startswith(setting), out[-3000:]

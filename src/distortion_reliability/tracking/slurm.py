@@ -26,14 +26,14 @@ log = logging.getLogger(__name__)
 
 # sbatch's refusal -> (the launcher setting to change, what to do); first match wins
 _REFUSALS = (
-    (r"gres|generic resource|gpu", "gpus_per_node", "this partition has no such GPUs: set it to 0 (device=cpu) "
-                                                    "or pick a GPU partition"),
+    (r"gres|generic resource", "gpus_per_node", "this partition has no such GPUs: set it to 0 (device=cpu) "
+                                               "or pick a GPU partition"),
+    (r"account|qos|association", "additional_parameters", "set account/qos your user may use "
+                                                          "(sacctmgr show assoc user=$USER)"),
     (r"partition", "partition", "name a partition that exists and you may use (sinfo lists them)"),
     (r"time limit|time_limit|timelimit", "timeout_min", "stay under the partition's MaxTime (sinfo -o '%P %l')"),
     (r"memory|mem ", "mem_gb", "ask for at most the nodes' memory (sinfo -o '%P %m', in MB)"),
     (r"processors|cpus|cpu count|ntasks", "cpus_per_task", "ask for at most the nodes' CPUs (sinfo -o '%P %c')"),
-    (r"account|qos|association", "additional_parameters", "set account/qos your user may use "
-                                                          "(sacctmgr show assoc user=$USER)"),
     (r"node configuration", "cpus_per_task, mem_gb or gpus_per_node", "no node has that much: ask for less"),
 )
 
