@@ -44,3 +44,32 @@ def test_the_launcher_config_builds_our_launcher_with_a_device_following_gpu_def
     from hydra.core.plugins import Plugins
 
     assert "hydra_plugins.distortion_reliability_slurm.SlurmLauncher" in Plugins.instance().class_name_to_class
+
+
+@pytest.mark.slow  # one run.py start (~10-30 s on the busy CPU)
+def test_no_sbatch_on_this_machine_is_one_error_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent) + ":/usr/bin/no-such-dir",
+           "PYTHONPATH": str(repo / "src"), "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    env.pop("SLURM_CONF", None)
+    done = subprocess.run([sys.executable, str(repo / "run.py"), "-m", "seed=0", "hydra/launcher=slurm"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if not line.startswith("[")]
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    assert lines == ["error: hydra/launcher=slurm: sbatch not found: this machine is not a SLURM submit host "
+                     "(hydra/launcher=joblib runs the sweep here)"], lines
+
+
+def test_a_zero_width_domain_is_refused_naming_it():
+    """It used to pass and fail later as 'level[scale]: 1.8: must lie in its domain [1.3, 1.3]'."""
+    from distortion_reliability.distortions import check_domain
+    from distortion_reliability.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^scale\.domain: \[1\.3, 1\.3\]: must have lower < upper$"):
+        check_domain("scale", [1.3, 1.3], (0.0, 10.0))
+    assert check_domain("scale", [1.2, 1.3], (0.0, 10.0)) == (1.2, 1.3)

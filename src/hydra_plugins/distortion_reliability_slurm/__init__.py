@@ -9,6 +9,7 @@ adds is in :mod:`distortion_reliability.tracking.slurm`. Kept light: Hydra impor
 from __future__ import annotations
 
 import logging
+import shutil
 from typing import Any, Sequence
 
 from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher as _HydraSlurmLauncher
@@ -26,6 +27,9 @@ class SlurmLauncher(_HydraSlurmLauncher):
         from distortion_reliability.tracking import slurm
 
         assert self.config is not None
+        if shutil.which("sbatch") is None:
+            slurm.refused("hydra/launcher=slurm: sbatch not found: this machine is not a SLURM submit host "
+                          "(hydra/launcher=joblib runs the sweep here)")
         if self.params.get("gpus_per_node") is None:
             self.params["gpus_per_node"] = slurm.gpus_for_device(self.config.get("device"))
         slurm.use_squeue_without_accounting()
@@ -36,9 +40,6 @@ class SlurmLauncher(_HydraSlurmLauncher):
             if not submitted.jobs:  # raised by the submission itself: sbatch said no
                 slurm.refused(slurm.refusal_message(str(err), self.params))
             raise
-        except FileNotFoundError as err:
-            slurm.refused(f"hydra/launcher=slurm: {err.filename or 'sbatch'} not found: this machine is "
-                          f"not a SLURM submit host (hydra/launcher=joblib runs the sweep here)")
         except UncompletedJobError:
             pass  # a job ended without a result: each job's end is read below
         finally:
