@@ -171,3 +171,12 @@ def test_predict_refuses_a_crafted_run_with_one_error_line(kind, tmp_path, marke
     assert rc == 2
     assert len(err) == 1 and err[0].startswith(f"error: run {rid}: predictors/rf") and "refused" in err[0]
     assert not marker.exists()
+
+
+def test_predict_on_a_store_that_is_not_a_database_is_one_error_line(tmp_path, capsys):
+    store = tmp_path / "mlflow.db"
+    store.write_text("garbage, not an SQLite file")
+    rc = predict.main(["run=latest", "levels=rotation=10", f"uri=sqlite:///{store}"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1
+    assert err[0].startswith(f"error: uri: sqlite:///{store}: the MLflow store cannot be read (")

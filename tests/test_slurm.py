@@ -199,6 +199,8 @@ def test_a_cancelled_job_is_recorded_killed_and_the_rerun_runs_only_it(work):
     (f"{LAUNCH} device=cuda", "error: hydra.launcher.gpus_per_node: 1: sbatch refused the job (Invalid generic resource"),
     ("hydra/launcher=slurm hydra.launcher.partition=nosuch hydra.launcher.cpus_per_task=1 hydra.launcher.mem_gb=1",
      "error: hydra.launcher.partition: nosuch: sbatch refused the job ("),
+    ("hydra/launcher=slurm hydra.launcher.partition=debug hydra.launcher.cpus_per_task=64 hydra.launcher.mem_gb=1",
+     "error: hydra.launcher: cpus_per_task=64, mem_gb=1, timeout_min=240, gpus_per_node=0: the partition's limits"),
 ])
 def test_an_sbatch_refusal_is_one_error_line_naming_the_setting(work, launch, setting):
     code, out = finish(start(work, f"python run.py -m seed=0 {launch} {TINY}"), timeout=300)

@@ -55,6 +55,10 @@ def _client(uri: str | None):
         return client_for(uri)
     except ReportError as err:
         raise PredictError(str(err)) from None
+    except Exception as err:  # noqa: BLE001 - e.g. a file that is not an SQLite database
+        why = (str(err).splitlines() or [""])[0][:200]
+        raise PredictError(f"uri: {uri or 'the default store'}: the MLflow store cannot be read "
+                           f"({type(err).__name__}: {why})") from None
 
 
 def _has_artifact(client, run_id: str, path: str) -> bool:

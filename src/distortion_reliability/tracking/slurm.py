@@ -58,14 +58,17 @@ def refusal_message(stderr: str, params: dict[str, Any]) -> str:
 class _JobCapture:
     """Keeps the jobs submitit's map_array returns, so each one's end can be read even when one fails."""
 
-    def __init__(self, executor_class: Any):
+    def __init__(self, executor_class: Any, params: dict[str, Any]):
         self.jobs: list[Any] = []
+        self.params = params
         self._class = executor_class
         self._original = executor_class.map_array
 
         def map_array(executor: Any, *args: Any, **kwargs: Any) -> list[Any]:
             jobs = self._original(executor, *args, **kwargs)
             self.jobs.extend(jobs)
+            if jobs:
+                refuse_if_never_runs(jobs[0].job_id.split("_")[0], self.params)
             return jobs
 
         executor_class.map_array = map_array
@@ -74,8 +77,31 @@ class _JobCapture:
         self._class.map_array = self._original
 
 
-def capture_jobs(submitit: Any) -> _JobCapture:
-    return _JobCapture(submitit.AutoExecutor)
+def capture_jobs(submitit: Any, params: dict[str, Any]) -> _JobCapture:
+    return _JobCapture(submitit.AutoExecutor, params)
+
+
+def refuse_if_never_runs(array_id: str, params: dict[str, Any], seconds: float = 20.0) -> None:
+    """sbatch accepts a request beyond the partition's limits (unless EnforcePartLimits is set) and
+    the array then pends forever with reason PartitionConfig: cancel it and say which settings."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            out = subprocess.run(["squeue", "-h", "-j", array_id, "-o", "%T|%r"], capture_output=True, text=True,
+                                 timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            return
+        states = [line.split("|", 1) for line in out.splitlines() if "|" in line]
+        if not states or any(state != "PENDING" for state, _ in states):
+            return
+        if any(reason.strip() == "PartitionConfig" for _, reason in states):
+            subprocess.run(["scancel", array_id], capture_output=True)
+            shown = ", ".join(f"{k}={params.get(k)}" for k in ("cpus_per_task", "mem_gb", "timeout_min", "gpus_per_node"))
+            refused(f"hydra.launcher: {shown}: the partition's limits can never run this job (SLURM job {array_id} "
+                    f"pended with reason PartitionConfig; cancelled); ask for less (sinfo -o '%P %c %m %l')")
+        time.sleep(1)
 
 
 def refused(message: str) -> None:

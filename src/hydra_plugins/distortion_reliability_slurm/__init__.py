@@ -33,7 +33,7 @@ class SlurmLauncher(_HydraSlurmLauncher):
         if self.params.get("gpus_per_node") is None:
             self.params["gpus_per_node"] = slurm.gpus_for_device(self.config.get("device"))
         slurm.use_squeue_without_accounting()
-        submitted = slurm.capture_jobs(submitit)
+        submitted = slurm.capture_jobs(submitit, self.params)
         try:
             super().launch(job_overrides, initial_job_idx)
         except FailedJobError as err:
