@@ -162,7 +162,8 @@ def test_a_job_past_its_time_limit_is_requeued_by_submitit_and_finishes(work):
     code, out = finish(proc)
     assert code == 0, out[-3000:]
     (run,) = [r for r in runs_of(work, sweep_dir(out)) if r.data.tags.get("run_kind") == "job"]
-    assert run.info.status == "FINISHED" and run.data.tags.get("attempt") == "2"
+    # one requeue at least: on a loaded machine the resumed attempt can meet the limit again
+    assert run.info.status == "FINISHED" and int(run.data.tags.get("attempt", "1")) >= 2
     folder = Path(root) / sweep_dir(out) / ".submitit"
     logs = "".join(p.read_text() for p in folder.rglob("*_log.*"))
     assert "Job has timed out" in logs and "Requeued job" in logs  # submitit's USR2 handler did it

@@ -65,7 +65,13 @@ class _JobCapture:
         self._original = executor_class.map_array
 
         def map_array(executor: Any, *args: Any, **kwargs: Any) -> list[Any]:
-            jobs = self._original(executor, *args, **kwargs)
+            import contextlib
+            import io
+
+            said = io.StringIO()  # submitit prints sbatch's refusal; our one line will carry its words
+            with contextlib.redirect_stderr(said):
+                jobs = self._original(executor, *args, **kwargs)
+            sys.stderr.write(said.getvalue())
             self.jobs.extend(jobs)
             if jobs:
                 refuse_if_never_runs(jobs[0].job_id.split("_")[0], self.params)
