@@ -45,7 +45,7 @@ def gpus_for_device(device: Any) -> int:
 
 def refusal_message(stderr: str, params: dict[str, Any]) -> str:
     """One line for an sbatch refusal: the setting to change, its value, sbatch's own words, the fix."""
-    said = " ".join(line.strip().removeprefix("sbatch: error:").strip()
+    said = "; ".join(line.strip().removeprefix("sbatch: error:").strip()
                     for line in str(stderr).splitlines() if line.strip()) or "no message"
     for pattern, key, fix in _REFUSALS:
         if re.search(pattern, said, re.I):
