@@ -48,7 +48,14 @@ contact-sheet: install
 # The default MLflow store of every run: sqlite:///<repo>/mlflow.db, artifacts in <repo>/mlartifacts/
 # (both gitignored: /mlflow.db, /mlflow.db-* (WAL, lock), /mlartifacts/).
 MLFLOW_PORT ?= 5000
-MLFLOW_HOST ?= 0.0.0.0
+# The server listens on this host only unless told otherwise: anyone who reaches it can read and write
+# runs unless MLFLOW_APP=basic-auth (MLflow's own users and passwords, conf/mlflow_auth.ini) is on.
+MLFLOW_HOST ?= 127.0.0.1
+MLFLOW_APP ?=
+MLFLOW_STORE ?= $(CURDIR)/mlflow.db
+MLFLOW_ARTIFACTS ?= $(CURDIR)/mlartifacts
+MLFLOW_SERVER_ARGS ?=
+export MLFLOW_AUTH_CONFIG_PATH ?= $(CURDIR)/conf/mlflow_auth.ini
 # Host names the nodes use to reach the server (MLflow 3 rejects unknown Host headers): this host
 # by its names, and the private address ranges. Override with e.g. MLFLOW_ALLOWED_HOSTS=mlflow.lab.org
 MLFLOW_ALLOWED_HOSTS ?= $(shell hostname)*,$(shell hostname -f)*,localhost*,127.0.0.1*,10.*,192.168.*,172.*
@@ -58,13 +65,18 @@ ui: install
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db \
 	  --default-artifact-root $(CURDIR)/mlartifacts --host 127.0.0.1 --port $(MLFLOW_PORT)
 
-# A tracking server for jobs on other nodes (SLURM): they log to it with
-#   export MLFLOW_TRACKING_URI=http://<this host>:$(MLFLOW_PORT)
-# It serves the same store as `make ui` and stores the jobs' artifacts under mlartifacts/.
+# A tracking server for jobs on other nodes (SLURM), shared with a password (README, "Parallel and cluster"):
+#   MLFLOW_AUTH_ADMIN_PASSWORD=... make mlflow-server MLFLOW_HOST=0.0.0.0 MLFLOW_APP=basic-auth
+# then on the submit host: export MLFLOW_TRACKING_URI=http://<this host>:$(MLFLOW_PORT)
+# MLFLOW_TRACKING_USERNAME=... MLFLOW_TRACKING_PASSWORD=... It serves the same store as `make ui`.
+# (The auth app's CSRF key: MLFLOW_FLASK_SERVER_SECRET_KEY, a random one per start when unset.)
 mlflow-server: install
-	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m mlflow server --backend-store-uri sqlite:///$(CURDIR)/mlflow.db \
-	  --artifacts-destination $(CURDIR)/mlartifacts --serve-artifacts \
-	  --host $(MLFLOW_HOST) --port $(MLFLOW_PORT) --allowed-hosts "$(MLFLOW_ALLOWED_HOSTS)"
+	@$(if $(MLFLOW_APP),,$(if $(filter 127.0.0.1 localhost,$(MLFLOW_HOST)),,echo "warning: mlflow-server on $(MLFLOW_HOST) without MLFLOW_APP=basic-auth: anyone who reaches it can read and write runs" >&2))
+	MLFLOW_FLASK_SERVER_SECRET_KEY="$${MLFLOW_FLASK_SERVER_SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_hex(16))')}" \
+	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m mlflow server --backend-store-uri sqlite:///$(MLFLOW_STORE) \
+	  --artifacts-destination $(MLFLOW_ARTIFACTS) --serve-artifacts \
+	  --host $(MLFLOW_HOST) --port $(MLFLOW_PORT) --allowed-hosts "$(MLFLOW_ALLOWED_HOSTS)" \
+	  $(if $(MLFLOW_APP),--app-name $(MLFLOW_APP)) $(MLFLOW_SERVER_ARGS)
 
 # One paper study on one dataset with the joblib launcher: make study STUDY=table3 DATASET=mnist
 STUDY ?= table3

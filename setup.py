@@ -10,7 +10,9 @@ project's sweeper is named there.
 from setuptools import find_packages, setup
 
 setup(
-    packages=find_packages("src") + ["distortion_reliability.conf", "hydra_plugins.distortion_reliability_sweeper"],
+    # hydra_plugins.*: Hydra accepts sweepers and launchers only from that namespace package
+    packages=find_packages("src") + ["distortion_reliability.conf", "hydra_plugins.distortion_reliability_sweeper",
+                                     "hydra_plugins.distortion_reliability_slurm"],
     package_dir={"": "src", "distortion_reliability.conf": "conf"},
     package_data={"distortion_reliability.conf": ["*.yaml", "**/*.yaml"],
                   "distortion_reliability": ["reports/*.csv"]},  # the paper's Tables 3-4

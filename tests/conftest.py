@@ -43,3 +43,59 @@ def small_tmpfs(tmp_path):
         pytest.skip("cannot mount a tmpfs here")
     yield mnt
     subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+class _FullFile:
+    """An open file whose writes fail like a full disk (closing it is fine)."""
+
+    def __init__(self, fh):
+        self.fh = fh
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.fh.close()
+
+    def write(self, data):
+        import errno
+
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def simulate_full_disk(module, after: int = 1):
+    """Make writes through ``open`` inside ``module`` (e.g. ``distortion_reliability.artifacts``) fail
+    like a full disk from the ``after``-th file opened for writing on; returns the undo function.
+    Also used by tests/test_resilience_harness.py in its job processes."""
+    import builtins
+
+    state = {"n": 0}
+
+    def full_open(file, mode="r", *args, **kwargs):
+        fh = builtins.open(file, mode, *args, **kwargs)
+        if "x" in mode or "w" in mode:
+            state["n"] += 1
+            if state["n"] >= after:
+                return _FullFile(fh)
+        return fh
+
+    module.open = full_open  # a module global shadows the builtin inside that module only
+
+    def undo():
+        if getattr(module, "open", None) is full_open:
+            del module.open
+
+    return undo
+
+
+@pytest.fixture
+def full_disk():
+    """``full_disk(module, after=1)``: that module's writes fail with ENOSPC until the test ends."""
+    undos = []
+
+    def apply(module, after: int = 1):
+        undos.append(simulate_full_disk(module, after))
+
+    yield apply
+    for undo in reversed(undos):
+        undo()

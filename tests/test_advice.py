@@ -43,3 +43,34 @@ def test_share_by_h_from_early_stopped_counts_brackets_the_exact_share():
 def test_share_by_h_rejects_impossible_counts():
     with pytest.raises(ValueError):
         share_by_h(np.array([5]), np.array([3]), 10, [0.5])
+
+
+def _domains(overrides: list[str]) -> dict[int, tuple[float, float]]:
+    import re
+
+    out = {}
+    for text in overrides:
+        i, lo, hi = re.search(r"distortion\.ops\.(\d+)\.domain=\[([^,]+),([^\]]+)\]", text).groups()
+        out[int(i)] = (float(lo), float(hi))
+    return out
+
+
+def test_a_narrower_box_is_never_empty_even_when_the_best_levels_share_a_value():
+    """The held-out fault run saw 'distortion.ops.0.domain=[1.3,1.3]': every best level at scale 1.3."""
+    from distortion_reliability.advice import MIN_DOMAIN_SHARE, narrower_box
+    from distortion_reliability.space import Box
+
+    box = Box(["scale", "rotation"], [0.5, 0.0], [1.3, 90.0])
+    rng = np.random.default_rng(0)
+    levels = np.column_stack([rng.uniform(0.5, 1.3, 200), rng.uniform(0, 90, 200)])
+    values = rng.uniform(0, 0.3, 200)
+    levels[:12, 0] = 1.3          # the best levels all sit on the upper edge of scale
+    levels[:12, 1] = 40.0 + np.arange(12) * 1e-4   # and within 0.0011 degrees of each other
+    values[:12] = 0.9
+    domains = _domains(narrower_box(box, levels, values))
+    assert set(domains) == {0, 1}
+    for i, (lo, hi) in domains.items():
+        width = box.upper[i] - box.lower[i]
+        assert hi - lo >= MIN_DOMAIN_SHARE * width * 0.99, (i, lo, hi)
+        assert box.lower[i] <= lo < hi <= box.upper[i]
+    assert domains[0][1] == pytest.approx(1.3) and domains[1][0] <= 40.0 <= domains[1][1]

@@ -94,30 +94,14 @@ def test_atomic_write_on_a_real_full_disk_keeps_the_old_content(small_tmpfs):
     assert [p.name for p in target.parent.iterdir()] == ["entry.json"]
 
 
-def test_atomic_write_error_is_one_cache_error_and_leaves_nothing(tmp_path, monkeypatch):
+def test_atomic_write_error_is_one_cache_error_and_leaves_nothing(tmp_path, full_disk):
     target = tmp_path / "k.json"
     atomic_write_bytes(target, b"v1")
-
-    class Full:
-        def __init__(self, fh):
-            self.fh = fh
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.fh.close()
-
-        def write(self, data):
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-    real_open = open
-    monkeypatch.setattr(artifacts, "open", lambda *a, **k: Full(real_open(*a, **k)), raising=False)
+    full_disk(artifacts)
     with pytest.raises(CacheDirError) as info:
         atomic_write_bytes(target, b"v2")
     assert str(info.value) == f"cannot write to cache file {target}: no space left on device"
     assert info.value.errno == errno.ENOSPC
-    monkeypatch.undo()
     assert read_verified_bytes(target) == b"v1"
     assert [p.name for p in tmp_path.iterdir()] == ["k.json"]
 

@@ -130,7 +130,7 @@ def with_gp(tmp_path_factory):
     from sklearn.tree import DecisionTreeClassifier
 
     from distortion_reliability.predictors import GPThresholdClassifier
-    from distortion_reliability.tracking.mlflow_tracker import save_sklearn
+    from distortion_reliability.tracking.safe_load import save_predictor as save_as_a_job_does
 
     X = sample_levels(150, 2)
     f = synthetic_f(X)
@@ -139,7 +139,7 @@ def with_gp(tmp_path_factory):
               "gp_classifier": GPThresholdClassifier(h=0.5).fit(unit, (f >= 0.5).astype(int), f=f)}
     # saved as a job logs its predictors
     return logged_run(tmp_path_factory.mktemp("store_gp"), "gp-digits", fitted, {"dataset": "digits", "h": "0.5"},
-                      save=save_sklearn)
+                      save=save_as_a_job_does)
 
 
 def test_the_gp_classifier_answers_like_the_in_memory_one(with_gp, tmp_path, capsys):

@@ -144,7 +144,11 @@ def main(argv=None) -> int:
         with locks.interrupt_guard():
             probe_writable(args.cache, what="cache_dir")
             if args.enospc_after is not None:
-                _simulate_full_disk(args.enospc_after)
+                from conftest import simulate_full_disk  # tests/ is this script's folder
+
+                from distortion_reliability import artifacts
+
+                simulate_full_disk(artifacts, args.enospc_after)
             kw = {} if args.flush_seconds is None else {"flush_seconds": args.flush_seconds}
             oracle = make_oracle(args.cache, model, n_images=args.n_images, precision=args.precision, **kw)
             if args.counter:
@@ -187,39 +191,6 @@ def _count_images(oracle, path) -> None:
 
 def read_counter(path) -> int:
     return int.from_bytes(Path(path).read_bytes()[:8], "little")
-
-
-def _simulate_full_disk(after: int) -> None:
-    """Make the artifact writer fail like a full disk from its ``after``-th write on."""
-    import builtins
-    import errno
-
-    from distortion_reliability import artifacts
-
-    state = {"n": 0}
-
-    class FullFile:
-        def __init__(self, fh):
-            self.fh = fh
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.fh.close()
-
-        def write(self, data):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    def full_open(file, mode="r", *a, **k):
-        fh = builtins.open(file, mode, *a, **k)
-        if "x" in mode or "w" in mode:
-            state["n"] += 1
-            if state["n"] >= after:
-                return FullFile(fh)
-        return fh
-
-    artifacts.open = full_open  # module global: shadows the builtin inside artifacts only
 
 
 if __name__ == "__main__":

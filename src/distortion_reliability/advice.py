@@ -44,10 +44,32 @@ def narrower_box(box: Box, levels: np.ndarray, values: np.ndarray, top: float = 
     overrides = []
     for i, name in enumerate(box.names):
         lo, hi = float(best[:, i].min()), float(best[:, i].max())
-        width = box.upper[i] - box.lower[i]
+        lower, upper = float(box.lower[i]), float(box.upper[i])
+        width = upper - lower
         if width > 0 and (hi - lo) < 0.6 * width:
-            overrides.append(f"'distortion.ops.{i}.domain=[{lo:.3g},{hi:.3g}]'  # {name}")
+            lo, hi = _at_least(lo, hi, MIN_DOMAIN_SHARE * width, lower, upper)
+            overrides.append(f"'distortion.ops.{i}.domain=[{_text(lo, lo, hi)},{_text(hi, lo, hi)}]'  # {name}")
     return overrides
+
+
+#: A suggested domain spans at least this share of the original one: never an empty (zero-width) box.
+MIN_DOMAIN_SHARE = 0.1
+
+
+def _at_least(lo: float, hi: float, span: float, lower: float, upper: float) -> tuple[float, float]:
+    """[lo, hi] widened about its centre to ``span`` where narrower, kept inside [lower, upper]."""
+    if hi - lo >= span:
+        return lo, hi
+    centre = min(max((lo + hi) / 2.0, lower + span / 2.0), upper - span / 2.0)
+    return centre - span / 2.0, centre + span / 2.0
+
+
+def _text(value: float, lo: float, hi: float) -> str:
+    """Three significant digits, more where three would print both ends alike."""
+    digits = 3
+    while digits < 12 and f"{lo:.{digits}g}" == f"{hi:.{digits}g}":
+        digits += 1
+    return f"{value:.{digits}g}"
 
 
 def explain_few_positives(training, h: float, sampler, box: Box) -> list[str]:

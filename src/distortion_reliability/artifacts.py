@@ -258,12 +258,15 @@ class ArtifactStore:
         return path
 
     def get_json(self, kind: str, key: str) -> Any | None:
-        payload = read_verified_bytes(self.path(kind, key, "json"))
+        path = self.path(kind, key, "json")
+        payload = read_verified_bytes(path)
         if payload is None:
+            _damaged(kind, path)
             return None
         try:
             return json.loads(payload)
         except ValueError:
+            _damaged(kind, path, parsed=False)
             return None
 
     def put_arrays(self, kind: str, key: str, meta: Mapping[str, Any] | None = None, **arrays: np.ndarray) -> Path:
@@ -274,13 +277,30 @@ class ArtifactStore:
         return path
 
     def get_arrays(self, kind: str, key: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
-        payload = read_verified_bytes(self.path(kind, key, "npz"))
+        path = self.path(kind, key, "npz")
+        payload = read_verified_bytes(path)
         if payload is None:
+            _damaged(kind, path)
             return None
         try:
             with np.load(io.BytesIO(payload), allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files if k != "__meta__"}
                 meta = json.loads(str(z["__meta__"])) if "__meta__" in z.files else {}
         except Exception:  # a payload that passed the checksum but is not an npz: treat as absent
+            _damaged(kind, path, parsed=False)
             return None
         return arrays, meta
+
+
+_REPORTED: set[str] = set()
+
+
+def _damaged(kind: str, path: Path, parsed: bool = True) -> bool:
+    """Say once per file that a present cache entry is damaged and will be recomputed; False when
+    the file is simply absent (nothing to say)."""
+    if parsed and not path.is_file():
+        return False
+    if str(path) not in _REPORTED:
+        _REPORTED.add(str(path))
+        log.warning("%s: the cached entry %s is damaged (truncated or altered); recomputing it", kind, path)
+    return True

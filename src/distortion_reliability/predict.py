@@ -63,6 +63,10 @@ def _client(uri: str | None):
         return client_for(uri)
     except ReportError as err:
         raise PredictError(str(err)) from None
+    except Exception as err:  # noqa: BLE001 - e.g. a file that is not an SQLite database
+        why = (str(err).splitlines() or [""])[0][:200]
+        raise PredictError(f"uri: {uri or 'the default store'}: the MLflow store cannot be read "
+                           f"({type(err).__name__}: {why})") from None
 
 
 def _has_artifact(client, run_id: str, path: str) -> bool:
@@ -96,7 +100,6 @@ def load_run(run: str, uri: str | None = None) -> LoadedRun:
     import json
 
     import mlflow.artifacts
-    import mlflow.sklearn
 
     from .reports.maps import SpaceSpec
 
@@ -116,7 +119,7 @@ def load_run(run: str, uri: str | None = None) -> LoadedRun:
             local = Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="predictors", dst_path=tmp,
                                                              tracking_uri=client.tracking_uri))
             for sub in sorted(p for p in local.iterdir() if (p / "MLmodel").is_file()):
-                predictors[sub.name] = mlflow.sklearn.load_model(str(sub))
+                predictors[sub.name] = _load_predictor(sub, f"run {run_id}: predictors/{sub.name}")
         if not predictors:  # MLflow 3 logged models of this run (log_model(name=...)) as a fallback
             predictors = _logged_models(client, info)
     if not predictors:
@@ -127,7 +130,7 @@ def load_run(run: str, uri: str | None = None) -> LoadedRun:
 def _logged_models(client, info) -> dict[str, Any]:
     try:
         import mlflow
-        import mlflow.sklearn
+        import mlflow.artifacts
 
         models = mlflow.search_logged_models(experiment_ids=[info.info.experiment_id],
                                              filter_string=f"source_run_id = '{info.info.run_id}'",
@@ -135,11 +138,24 @@ def _logged_models(client, info) -> dict[str, Any]:
         out = {}
         for m in models:
             name = m.name.split("/")[-1].removeprefix("predictors_").removeprefix("predictor_")
-            out[name] = mlflow.sklearn.load_model(m.model_uri)
+            local = mlflow.artifacts.download_artifacts(artifact_uri=m.model_uri)
+            out[name] = _load_predictor(Path(local), f"run {info.info.run_id}: logged model {m.name}")
         return out
+    except PredictError:
+        raise
     except Exception as err:  # noqa: BLE001
         log.debug("no logged models: %s", err)
         return {}
+
+
+def _load_predictor(folder: Path, what: str) -> Any:
+    """skops with the project's own allow-list, never a pickle (tracking/safe_load.py)."""
+    from .tracking.safe_load import UnsafeArtifactError, load_predictor
+
+    try:
+        return load_predictor(folder, what)
+    except UnsafeArtifactError as err:
+        raise PredictError(str(err)) from None
 
 
 def _paper_order(predictors: dict[str, Any]) -> dict[str, Any]:

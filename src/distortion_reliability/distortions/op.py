@@ -49,8 +49,8 @@ def check_domain(name: str, domain: Any, limits: tuple[float, float]) -> tuple[f
         raise ConfigError(field, _plain(domain), "must be two numbers [lower, upper]") from None
     if not (np.isfinite(lower) and np.isfinite(upper)):
         raise ConfigError(field, [lower, upper], "must be finite")
-    if lower > upper:
-        raise ConfigError(field, [lower, upper], "must have lower <= upper")
+    if lower >= upper:  # an empty (zero-width) box cannot be sampled or scaled to the unit cube
+        raise ConfigError(field, [lower, upper], "must have lower < upper")
     if lower < limits[0] or upper > limits[1]:
         raise ConfigError(field, [lower, upper], f"must lie within [{limits[0]:g}, {limits[1]:g}]")
     return lower, upper

@@ -23,6 +23,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from ..build import label_of
+from ..errors import DistortionReliabilityError
 from .params import to_container
 from .result import CONFIG_YAML, JobResult, write_result_files
 from .sweep import ALREADY_DONE, FAILED, FINISHED, INTERRUPTED, RUNNING, SKIPPED, SweepState, SweepSummary
@@ -153,7 +154,9 @@ class Job:
             self.status = FAILED
             trace = "".join(traceback.format_exception(exc_type, exc, tb))
             (self.info.output_dir / "traceback.txt").write_text(trace)
-            log.error("job failed: %s (traceback: %s)", error_text(exc), self.info.output_dir / "traceback.txt")
+            if self.info.multirun or not isinstance(exc, DistortionReliabilityError):
+                # a single run's bad input is printed once, as "error: ...", by the runner
+                log.error("job failed: %s (traceback: %s)", error_text(exc), self.info.output_dir / "traceback.txt")
         try:
             self._end(exc, tb)
         except Exception as err:  # never hide the job's own exception behind a tracking one

@@ -22,6 +22,13 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 log = logging.getLogger(__name__)
+_QUIET_END = False
+
+
+def end_quietly() -> None:
+    """The sweep ends now after its own ``error:`` line (e.g. sbatch refused it): no summary lines."""
+    global _QUIET_END
+    _QUIET_END = True
 
 
 class SweepCallback(Callback):
@@ -53,10 +60,11 @@ class SweepCallback(Callback):
 
     def _at_exit(self, config: DictConfig) -> None:
         if not getattr(self, "_ended", True):
-            print("sweep: stopped before all its jobs ran", flush=True)
-            self._finish(config, aborted=True)
+            if not _QUIET_END:
+                print("sweep: stopped before all its jobs ran", flush=True)
+            self._finish(config, aborted=True, quiet=_QUIET_END)
 
-    def _finish(self, config: DictConfig, aborted: bool):
+    def _finish(self, config: DictConfig, aborted: bool, quiet: bool = False):
         from . import make_tracker
         from .sweep import SweepState, SweepSummary
 
@@ -66,7 +74,7 @@ class SweepCallback(Callback):
             make_tracker(config).finish_sweep(config, sweep_dir, summary, aborted=aborted)
         except Exception as err:  # the summary matters more than closing the parent run
             log.warning("could not end the sweep's parent run: %s", err)
-        for line in summary.lines():
+        for line in [] if quiet else summary.lines():
             print(line, flush=True)
         return summary
 

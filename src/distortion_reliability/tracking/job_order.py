@@ -2,7 +2,7 @@
 on one training set while another could be computed.
 
 A job's expensive shared input is its training set R = {c_t, f(c_t)}, cached per (oracle, sampler
-settings minus budget, seed, h) (``pipeline.build_training_set``). Two workers that start on jobs with
+settings minus budget, seed, h) (``stages.SamplingStage.key``). Two workers that start on jobs with
 the same R serialise on its file lock: one samples, the other waits. Launchers hand jobs out in list
 order to whichever worker is free, so the list is interleaved round-robin over the distinct R: the
 first jobs all need different training sets, and the second job of an R comes only after every R has

@@ -5,15 +5,14 @@ Layout (the team contract): experiment ``<study>-<dataset>``, or MLflow's ``Defa
 ``config_hash`` (the job's identity), ``run_kind`` (job | parent | link) and ``already_done``
 (link runs: the FINISHED run they stand for); params = the flattened resolved job config; metrics =
 the JobResult summary; artifacts = config.yaml, scores.csv, space.json, training_set.csv,
-rebalanced.csv, smote_gp_proposals.csv, predictors/<name>/ (mlflow.sklearn), report.html and
-reliability/ (map, profile; single jobs), traceback.txt on failure.
+rebalanced.csv, smote_gp_proposals.csv, predictors/<name>/ (mlflow.sklearn, skops only: see safe_load.py),
+report.html and reliability/ (map, profile; single jobs), traceback.txt on failure.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import shutil
 import subprocess
 import tempfile
 import time
@@ -149,6 +148,16 @@ class MlflowTracker(Tracker):
             client.set_terminated(run_id, "KILLED" if aborted else "FAILED" if part.n_failed else "FINISHED")
 
 
+def _os_error(err: BaseException | None) -> OSError | None:
+    """``err`` or the OSError it was raised from (MLflow and skops wrap them)."""
+    seen = 0
+    while err is not None and seen < 10:
+        if isinstance(err, OSError):
+            return err
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return None
+
+
 def _sweeps_experiment(cfg: DictConfig) -> bool:
     """Does the multirun sweep ``dataset`` or ``study`` (so its jobs span several experiments)?"""
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -258,16 +267,25 @@ class MlflowJob(Job):
             self._log_models(result.fitted)
 
     def _log_models(self, fitted: dict[str, Any]) -> None:
+        from ..artifacts import describe_os_error
+        from ..errors import CacheDirError
+        from .safe_load import UnsafeArtifactError, save_predictor  # imports torch: only when there are models
+
         with tempfile.TemporaryDirectory(prefix="dr-models-") as tmp:
             for name, estimator in fitted.items():
                 target = Path(tmp) / safe_key(name).replace("/", "_")
                 try:
-                    save_sklearn(estimator, target)
-                except Exception as err:  # an estimator neither skops nor cloudpickle can write
+                    save_predictor(estimator, target)  # skops only: predict never loads a pickle
+                    self.client.log_artifacts(self.run_id, str(target), f"{PREDICTORS_DIR}/{target.name}")
+                except UnsafeArtifactError as err:
                     log.warning("predictor %s not logged as an MLflow model: %s", name, err)
                     self.client.set_tag(self.run_id, f"model_not_logged.{safe_key(name)}", truncate(str(err), 500))
-                    continue
-                self.client.log_artifacts(self.run_id, str(target), f"{PREDICTORS_DIR}/{target.name}")
+                except Exception as err:  # noqa: BLE001 - a full disk (MLflow wraps the OSError): one error line
+                    cause = _os_error(err)      # like every other write; the metrics are logged already
+                    if cause is None:
+                        raise
+                    raise CacheDirError(target, describe_os_error(cause), what="predictor file",
+                                        errno=cause.errno) from None
 
     def _end(self, exc: BaseException | None, tb: Any) -> None:
         if self.run_id is None:
@@ -299,28 +317,3 @@ class MlflowJob(Job):
             lines.insert(0, f"already done: {self.already_done}")
         lines.append("look: make ui" if self.tracker.uri.startswith("sqlite:") else f"look: {self.tracker.uri}")
         return lines
-
-
-def save_sklearn(estimator: Any, path: Path) -> None:
-    """``mlflow.sklearn.save_model``: skops (safe to load) when it can write the estimator, else cloudpickle.
-
-    The estimator was fitted by this job, so the non-default types skops lists (e.g. sklearn's
-    Tree) are trusted by construction. Requirements are given explicitly: MLflow's inference would
-    start a subprocess per model.
-    """
-    import sklearn
-    import mlflow.sklearn
-
-    reqs = [f"scikit-learn=={sklearn.__version__}"]
-    try:
-        import skops.io
-
-        trusted = skops.io.get_untrusted_types(data=skops.io.dumps(estimator))
-        mlflow.sklearn.save_model(estimator, str(path), serialization_format="skops",
-                                  skops_trusted_types=trusted, pip_requirements=reqs + [f"skops=={skops.__version__}"])
-        return
-    except Exception as err:
-        shutil.rmtree(path, ignore_errors=True)
-        log.debug("skops cannot write %s (%s); using cloudpickle", type(estimator).__name__, err)
-    logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)  # its pickle-format warning, once per model
-    mlflow.sklearn.save_model(estimator, str(path), serialization_format="cloudpickle", pip_requirements=reqs)
