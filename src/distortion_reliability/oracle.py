@@ -438,8 +438,7 @@ class Oracle:
         """Number of correctly classified images [start:stop) of D under each level (one batch)."""
         images = self.images[start:stop]
         noise = None if self.noise is None else self.noise[start:stop]
-        level_t = torch.as_tensor(levels, dtype=torch.float32, device=self.device)
-        distorted = self.space.apply(images, level_t, noise)  # [L, m, C, H, W]
+        distorted = self.space.apply(images, levels, noise)  # [L, m, C, H, W]; levels stay float64
         n_levels, m = distorted.shape[:2]
         batch = distorted.reshape(n_levels * m, *distorted.shape[2:]).contiguous(memory_format=torch.channels_last)
         logits = self.model(batch)
