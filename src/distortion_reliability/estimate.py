@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from .artifacts import ArtifactStore, stable_hash
+from .artifacts import ArtifactStore
 from .console import format_count
+from .space import test_levels, test_set_settings
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +54,15 @@ def image_rate(oracle: Any, repeats: int = 2) -> float:
     return n / max(best, 1e-9)
 
 
-def _grid_key(bundle, points: int) -> str:
-    return stable_hash({"oracle": bundle.oracle.context_key, "points_per_dim": int(points), "h": bundle.h})
+def announce_grid(bundle, grid, store: ArtifactStore) -> float | None:
+    """Log the test set's size and estimated time (from a pilot of its levels); return the estimate in seconds."""
+    from .pipeline import grid_key
 
-
-def announce_grid(bundle, points: int, store: ArtifactStore) -> float | None:
-    """Log the grid's size and estimated time (from a pilot of its levels); return the estimate in seconds."""
-    levels = bundle.box.grid(points)
+    levels = test_levels(bundle.box, **test_set_settings(grid))
     n_levels, n_images = len(levels), bundle.oracle.n
     size = f"grid: {format_count(n_levels)} levels x {format_count(n_images)} images <= " \
            f"{n_levels * n_images / 1e6:.1f} M images"
-    if store.path("grid", _grid_key(bundle, points), "npz").is_file():
+    if store.path("grid", grid_key(bundle, grid), "npz").is_file():
         log.info("%s; cached", size)
         return 0.0
     picks = np.random.default_rng(0).choice(n_levels, size=min(PILOT_LEVELS + 8, n_levels), replace=False)
@@ -99,15 +98,14 @@ def announce_sampling(bundle, sampler: Any, label: str) -> float:
 
 def print_plan(cfg, comp) -> dict[str, float]:
     """The dry run: load D and T, measure T's image rate, log every stage's size and time; evaluate nothing."""
-    from .pipeline import build_oracle
+    from .pipeline import build_oracle, grid_key
 
     bundle = build_oracle(cfg, comp)
     rate = image_rate(bundle.oracle)
-    points = int(comp.settings.grid.points_per_dim)
-    n_levels = points ** bundle.box.d
+    n_levels = len(test_levels(bundle.box, **test_set_settings(comp.settings.grid)))
     n = bundle.oracle.n
     store = ArtifactStore(Path(comp.settings.cache_dir) / "artifacts")
-    grid_cached = store.path("grid", _grid_key(bundle, points), "npz").is_file()
+    grid_cached = store.path("grid", grid_key(bundle, comp.settings.grid), "npz").is_file()
     full = n_levels * n / rate
     budget = int(getattr(comp.sampler, "budget", 0))
     overhead = GP_SECONDS_PER_LEVEL if comp.labels["sampler"] != "random" else 0.0

@@ -24,7 +24,7 @@ from .artifacts import ArtifactStore, stable_hash
 from .config import GROUPS, compose_config, conf_dir, resolve_model_config, validate
 from .console import format_count
 from .errors import CannotRebalanceError, ConfigError, DistortionReliabilityError
-from .space import Box
+from .space import Box, test_levels, test_set_kind, test_set_settings, test_set_spec
 
 log = logging.getLogger(__name__)
 CONF_DIR = conf_dir()
@@ -185,9 +185,25 @@ class Grid:
         return int(len(self.labels) - self.labels.sum())
 
 
-def build_grid(bundle: OracleBundle, points_per_dim: int, store: ArtifactStore) -> Grid:
-    """Label every grid level with the oracle (early stopping), cached per (D, T, C, h, grid size)."""
-    key = stable_hash({"oracle": bundle.oracle.context_key, "points_per_dim": int(points_per_dim), "h": bundle.h})
+def grid_key(bundle: OracleBundle, grid) -> str:
+    """Cache key of the labelled test set: (D, T, C, h, its levels' spec); ``grid`` as in :func:`build_grid`."""
+    spec = test_set_spec(bundle.box, **test_set_settings(grid))
+    return stable_hash({"oracle": bundle.oracle.context_key, **spec, "h": bundle.h})
+
+
+def build_grid(bundle: OracleBundle, grid, store: ArtifactStore) -> Grid:
+    """Label every test level with the oracle (early stopping), cached per (D, T, C, h, test set).
+
+    ``grid`` is the ``grid.*`` settings (or just ``points_per_dim``, the factorial grid): the test
+    set is :func:`space.test_levels` -- the grid, or a scrambled Sobol set beyond ``grid.size``.
+    """
+    settings = test_set_settings(grid)
+    key = grid_key(bundle, grid)
+    points_per_dim = settings["points_per_dim"]
+    if settings["kind"] == "auto" and test_set_kind(bundle.box.d, "auto", points_per_dim, settings["size"]) == "sobol":
+        log.info("grid: %d^%d = %s levels > grid.size = %s: the test set is a scrambled Sobol set of %s levels "
+                 "(grid.kind=sobol)", points_per_dim, bundle.box.d, format_count(points_per_dim ** bundle.box.d),
+                 format_count(settings["size"]), format_count(settings["size"]))
 
     def load():
         cached = store.get_arrays("grid", key)
@@ -197,11 +213,11 @@ def build_grid(bundle: OracleBundle, points_per_dim: int, store: ArtifactStore) 
         return Grid(arrays["levels"], arrays["labels"].astype(bool), float(meta.get("seconds", 0.0)))
 
     def compute():
-        levels = bundle.box.grid(points_per_dim)
+        levels = test_levels(bundle.box, **settings)
         start = time.perf_counter()
         labels = bundle.oracle.label(levels, bundle.h)
         seconds = time.perf_counter() - start
-        store.put_arrays("grid", key, meta={"seconds": seconds, "h": bundle.h, "points_per_dim": int(points_per_dim)},
+        store.put_arrays("grid", key, meta={"seconds": seconds, "h": bundle.h, **settings},
                          levels=levels, labels=labels)
         return Grid(levels, labels, seconds)
 
@@ -354,10 +370,9 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None):
 
     from .estimate import announce_grid, announce_sampling
 
-    points = int(settings.grid.points_per_dim)
-    announce_grid(bundle, points, store)
+    announce_grid(bundle, settings.grid, store)
     start = time.perf_counter()
-    grid = build_grid(bundle, points, store)
+    grid = build_grid(bundle, settings.grid, store)
     timings["seconds_oracle_grid"] = time.perf_counter() - start
     log.info("grid: %s levels, %s positive, %s negative", format_count(len(grid.levels)),
              format_count(grid.n_positive), format_count(grid.n_negative))

@@ -113,7 +113,7 @@ def _grid(pipeline, bundle, cfg):
         from .artifacts import ArtifactStore
 
         store = ArtifactStore(Path(cfg.cache_dir) / "artifacts")
-        return pipeline.build_grid(bundle, int(cfg.grid.points_per_dim), store)
+        return pipeline.build_grid(bundle, cfg.grid, store)
     except Exception as err:  # noqa: BLE001 - the share is extra; the maps stand without it
         log.warning("share of C not computed (grid unavailable: %s)", err)
         return None
