@@ -123,6 +123,9 @@ BAD = [
     ("h=1.5", "h"),
     ("oracle.precision=fp8", "oracle.precision"),
     ("grid.points_per_dim=1", "grid.points_per_dim"),
+    ("grid.kind=halton", "grid.kind"),
+    ("grid.size=1", "grid.size"),
+    ("grid.seed=-1", "grid.seed"),
 ]
 
 

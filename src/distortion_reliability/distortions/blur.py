@@ -53,7 +53,8 @@ def apply_gaussian_blur(images: torch.Tensor, levels: torch.Tensor, noise: torch
     for i, sigma in active_levels(levels, 0.0):
         size = 2 * gaussian_radius(sigma) + 1
         sig = torch.tensor([[sigma, sigma]], dtype=images.dtype, device=images.device)
-        images[i] = gaussian_blur2d(images[i], (size, size), sig, border_type="replicate")
+        # a weighted mean of values in [0, 1]; the clamp only removes float rounding past the ends
+        images[i] = gaussian_blur2d(images[i], (size, size), sig, border_type="replicate").clamp_(0, 1)
     return images
 
 
@@ -76,7 +77,7 @@ def apply_motion_blur(images: torch.Tensor, levels: torch.Tensor, noise: torch.T
     """Linear motion blur, a streak of ``level`` pixels at ``angle`` degrees."""
     for i, length in active_levels(levels, 0.0):
         kernel = motion_kernel(length, angle, images.dtype, images.device)
-        images[i] = filter2d(images[i], kernel[None], border_type="replicate")
+        images[i] = filter2d(images[i], kernel[None], border_type="replicate").clamp_(0, 1)
     return images
 
 

@@ -14,10 +14,13 @@ Library choices
   difference. Grey images are coded as grey RGB (their chroma is constant) and averaged back.
   Quality 100 is treated as the identity (no codec): the level's scale is JPEG quality, and the
   uncompressed image is where it starts.
-* ``pixelate``: ``torch.nn.functional.interpolate`` -- ``area`` down to ``int(size x level)``
-  pixels a side, then ``nearest`` back up, which is ImageNet-C's two PIL ``BOX`` resizes when the
-  size divides evenly and within a few grey levels otherwise (checked against a committed
-  fixture). The output size is an integer, so pixelate is piecewise constant in the level.
+* ``pixelate``: ImageNet-C's two PIL resizes (``BOX`` down to ``int(size x level)`` pixels a side,
+  ``NEAREST`` back up), in torch: the box downscale is two small averaging matrices
+  (:func:`box_matrix`, PIL's rule: torch's ``interpolate(mode="area")`` weighs overlaps instead and
+  differs by up to ~100 grey levels when the size does not divide), the upscale is
+  ``interpolate(mode="nearest-exact")`` (PIL's pixel-centre rule; plain ``nearest`` is off by
+  one). Checked against a committed fixture. The output size is an integer, so pixelate is
+  piecewise constant in the level.
 
 Severity scales (ImageNet-C, ``imagecorruptions`` 1.1; see :mod:`.imagenet_c`)
 --------------------------------------------------------------------------------
@@ -57,15 +60,32 @@ def apply_jpeg(images: torch.Tensor, levels: torch.Tensor, noise: torch.Tensor |
     return images
 
 
+def box_matrix(size_in: int, size_out: int) -> torch.Tensor:
+    """``[out, in]`` PIL's BOX downscale along one axis: the mean of the inputs whose centres fall in each output.
+
+    Output pixel o covers ``[o, o + 1) * in / out`` in input units; input pixel i counts when its
+    centre ``i + 1/2`` lies there (PIL evaluates the box filter at centres rather than integrating
+    overlaps, which is what ``interpolate(mode="area")`` does -- they differ when out does not divide in).
+    """
+    scale = size_in / size_out
+    centres = torch.arange(size_in, dtype=torch.float64) + 0.5
+    starts = torch.arange(size_out, dtype=torch.float64)[:, None] * scale
+    inside = ((centres >= starts) & (centres < starts + scale)).to(torch.float64)
+    return inside / inside.sum(dim=1, keepdim=True)
+
+
 def apply_pixelate(images: torch.Tensor, levels: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
-    """Pixelation: average down to int(size x level) pixels a side, blow back up with nearest."""
+    """Pixelation: box-average down to int(size x level) pixels a side, blow back up with nearest."""
     height, width = images.shape[-2:]
     for i, level in active_levels(levels, 1.0):
         small = (max(1, int(height * level)), max(1, int(width * level)))
         if small == (height, width):
             continue
-        down = F.interpolate(images[i], size=small, mode="area")
-        images[i] = F.interpolate(down, size=(height, width), mode="nearest")
+        rows = box_matrix(height, small[0]).to(images.dtype).to(images.device)
+        cols = box_matrix(width, small[1]).to(images.dtype).to(images.device)
+        down = rows @ images[i] @ cols.T  # [N, C, h, w]
+        # nearest-exact samples input floor((o + 1/2) in / out), as PIL's NEAREST does
+        images[i] = F.interpolate(down, size=(height, width), mode="nearest-exact").clamp_(0, 1)
     return images
 
 
