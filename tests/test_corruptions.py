@@ -184,3 +184,27 @@ def test_real_lenet5_accuracy_falls_as_severity_rises(name, shared_data):
     # monotone within noise (one image in 400 is 0.25 points), and a real fall at the far end
     assert np.all(np.diff(accuracy) <= 0.02), accuracy
     assert accuracy[-1] < accuracy[0] - MIN_FALL.get(name, 0.05), accuracy
+
+
+# ----------------------------------------------------------------------------- beyond six dimensions
+
+
+@pytest.mark.slow
+def test_a_10d_job_runs_end_to_end_on_digits_with_the_sobol_test_set(tmp_path):
+    from distortion_reliability.pipeline import compose_config, run
+
+    # 4^10 levels > grid.size = 128: the test set is 128 Sobol levels. digits' 8x8 images lose
+    # everything to the full corruption domains, so they are narrowed to keep some levels reliable.
+    cfg = compose_config(["distortion=common", "dataset.verification_size=100", "sampler=gp", "sampler.budget=30",
+                          "imbalance=none", "predictors=with_gp", "h=0.3", "progress=false", "report=false",
+                          "oracle.precision=fp32", "grid.size=128", f"cache_dir={tmp_path}",
+                          "distortion.ops.1.domain=[0,30]", "distortion.ops.6.domain=[0,0.1]",
+                          "distortion.ops.7.domain=[0,0.5]"])
+    result = run(cfg, output_dir=tmp_path)
+    s = result.summary
+    assert s["grid_positive"] + s["grid_negative"] == 128
+    assert len(result.space["names"]) == 10 and list(result.training.columns[:10]) == result.space["names"]
+    assert len(result.training) == 30
+    scores = result.scores.set_index("predictor")
+    assert "gp_classifier" in scores.index and 0.0 <= scores.loc["gp_classifier", "f1"] <= 1.0
+    assert s["grid_positive"] > 0  # the Sobol set reaches the reliable corner
