@@ -132,6 +132,20 @@ def test_named_spaces_hold_the_promised_ops():
     assert all(n in DOMAINS for n in common.names[6:])
 
 
+def test_the_contact_sheet_draws_any_space(tmp_path):
+    from PIL import Image
+
+    from distortion_reliability.reports.contact_sheet import contact_sheet
+
+    def sheet(name):
+        node = OmegaConf.to_container(OmegaConf.load(REPO / "conf" / "distortion" / f"{name}.yaml"))
+        path = contact_sheet(pictures(n=1, c=3, size=16), DistortionSpace.from_config(node), 3, tmp_path / f"{name}.png")
+        return Image.open(path).size
+
+    (w6, h6), (w10, h10) = sheet("corruptions"), sheet("common")
+    assert w6 == w10 and 1.5 < h10 / h6 < 1.8  # one row per op: 10 rows against 6
+
+
 def test_a_sampled_level_reaches_the_op_bit_identical():
     """Sampler -> oracle -> DistortionSpace.apply -> op: the float64 level arrives as sampled (cast once)."""
     from distortion_reliability.oracle import Oracle

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from distortion_reliability.errors import ConfigError
-from distortion_reliability.space import Box, check_threshold, test_levels, test_set_kind, test_set_spec
+from distortion_reliability.space import Box, check_threshold, test_levels, test_set_kind, test_set_notice, test_set_spec
 
 
 def box():
@@ -75,6 +75,9 @@ def test_beyond_size_a_seeded_scrambled_sobol_set_fills_every_axis_evenly():
         counts = np.bincount(np.floor(levels[:, j] / 2.0 * 16).astype(int), minlength=16)
         assert np.all(counts == 256), (j, counts)
     assert test_set_spec(TEN, "auto", 4, 4096, 0) == {"kind": "sobol", "size": 4096, "seed": 0}
+    assert test_set_notice(10, "auto", 4, 4096) == ("grid: 4^10 = 1,048,576 levels > grid.size = 4,096: the test set "
+                                                    "is a scrambled Sobol set of 4,096 levels (grid.kind=sobol)")
+    assert test_set_notice(10, "sobol", 4, 4096) is None and test_set_notice(6, "auto", 4, 4096) is None
 
 
 def test_bad_test_set_settings_name_their_field():

@@ -24,7 +24,7 @@ from .artifacts import ArtifactStore, stable_hash
 from .config import GROUPS, compose_config, conf_dir, resolve_model_config, validate
 from .console import format_count
 from .errors import CannotRebalanceError, ConfigError, DistortionReliabilityError
-from .space import Box, test_levels, test_set_kind, test_set_settings, test_set_spec
+from .space import Box, test_levels, test_set_notice, test_set_settings, test_set_spec
 
 log = logging.getLogger(__name__)
 CONF_DIR = conf_dir()
@@ -199,11 +199,8 @@ def build_grid(bundle: OracleBundle, grid, store: ArtifactStore) -> Grid:
     """
     settings = test_set_settings(grid)
     key = grid_key(bundle, grid)
-    points_per_dim = settings["points_per_dim"]
-    if settings["kind"] == "auto" and test_set_kind(bundle.box.d, "auto", points_per_dim, settings["size"]) == "sobol":
-        log.info("grid: %d^%d = %s levels > grid.size = %s: the test set is a scrambled Sobol set of %s levels "
-                 "(grid.kind=sobol)", points_per_dim, bundle.box.d, format_count(points_per_dim ** bundle.box.d),
-                 format_count(settings["size"]), format_count(settings["size"]))
+    if notice := test_set_notice(bundle.box.d, **settings):
+        log.info(notice)
 
     def load():
         cached = store.get_arrays("grid", key)

@@ -133,6 +133,14 @@ def test_set_kind(d: int, kind: str, points_per_dim: int, size: int) -> str:
     return kind
 
 
+def test_set_notice(d: int, kind: str, points_per_dim: int, size: int, seed: int = 0) -> str | None:
+    """The one line that says ``auto`` switched to Sobol, else None."""
+    if kind != "auto" or test_set_kind(d, kind, points_per_dim, size) == "grid":
+        return None
+    return (f"grid: {points_per_dim}^{d} = {points_per_dim ** d:,} levels > grid.size = {size:,}: "
+            f"the test set is a scrambled Sobol set of {size:,} levels (grid.kind=sobol)")
+
+
 def test_set_spec(box: Box, kind: str = "auto", points_per_dim: int = 4, size: int = 4096,
                   seed: int = 0) -> dict:
     """What determines the test set's levels (part of its cache key; the grid's is what it always was)."""
@@ -163,5 +171,5 @@ def test_levels(box: Box, kind: str = "auto", points_per_dim: int = 4, size: int
 
 
 # Names of functions, not tests: keep pytest from collecting them where they are imported.
-for _fn in (test_set_settings, test_set_kind, test_set_spec, test_levels):
+for _fn in (test_set_settings, test_set_kind, test_set_notice, test_set_spec, test_levels):
     _fn.__test__ = False  # type: ignore[attr-defined]
