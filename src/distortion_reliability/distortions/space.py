@@ -186,7 +186,7 @@ class DistortionSpace:
         ----------
         images : Tensor ``[N, C, H, W]``
             In [0, 1], floating point (float32, bfloat16, float16 or float64), any device.
-        levels : ndarray or float64 Tensor ``[L, d]``
+        levels : ndarray or Tensor ``[L, d]``, float64
             Levels in natural units, columns in :attr:`names` order (a single level may be 1-D).
             They reach the ops as float64 on the images' device, bit for bit what was passed:
             the one conversion is to the device, here.
