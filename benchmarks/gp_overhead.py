@@ -1,10 +1,15 @@
-"""GP sampler overhead per iteration at I = 600 in 6-D, against a cheap synthetic f (issue 11).
+"""GP sampler overhead per iteration at I = 600 in 6-D (and 10-D), against a cheap synthetic f (issue 11).
 
 Usage::
 
     python benchmarks/gp_overhead.py              # every GP sampler + the old schedule, budget 600
     python benchmarks/gp_overhead.py --levers     # also: each speed lever added one at a time
     python benchmarks/gp_overhead.py --budget 100 # a smoke run
+    python benchmarks/gp_overhead.py --dims 6 10 --samplers gp   # also in 10-D (e.g. distortion=common)
+
+In ``d > 6`` dimensions the synthetic f gets ``d - 6`` more unit-box dimensions, each a gaussian
+factor about 0 with spread 0.9 (like rain), so the reliable region stays a corner ellipsoid;
+beta_t of the GP samplers uses the real d. The baseline and levers run in 6-D only.
 
 Each GP sampler config (conf/sampler/, composed with Hydra and built by ``instantiate``, as the
 pipeline builds it; GP on the CPU, one torch thread) samples ``synthetic_accuracy`` (cheap: the
@@ -20,7 +25,8 @@ only), a new Cholesky factorisation every step (no rank-one update), 256 raw sam
 of the acquisition optimiser, scipy's default ftol.
 
 Printed last: gp_seconds_per_iteration_at_600=, <sampler>_seconds_per_iteration_at_600= per GP
-sampler, baseline_seconds_per_iteration_at_600=, speedup_vs_baseline= (all CPU seconds).
+sampler, baseline_seconds_per_iteration_at_600=, speedup_vs_baseline= (all CPU seconds); for each
+other d in ``--dims``, <sampler>_seconds_per_iteration_at_600_d<d>=.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ sys.path.insert(0, str(REPO / "src"))  # runnable without an install, like the o
 from distortion_reliability.build import build as build_object  # noqa: E402
 from distortion_reliability.config import compose_config  # noqa: E402
 from distortion_reliability.sampling.synthetic import PAPER_BOX, SYNTHETIC_H, synthetic_accuracy  # noqa: E402
+from distortion_reliability.space import Box  # noqa: E402
 
 SAMPLERS = ("gp", "gp_sqrt", "gp_batch", "straddle")
 OLD_REFITS = ["sampler.refit_every=5", "sampler.fit_from_prior=false"]
@@ -62,10 +69,30 @@ def build(name: str, budget: int, overrides=()):
     return build_object("sampler", cfg.sampler)
 
 
-def measure(sampler, seed: int) -> dict:
+EXTRA_SPREAD = 0.9  # spread of each dimension beyond the paper's six (as rain's)
+
+
+def problem(d: int):
+    """(box, f) in ``d >= 6`` dimensions: the paper's box and synthetic f, times a factor per extra dimension."""
+    if d == PAPER_BOX.d:
+        return PAPER_BOX, synthetic_accuracy
+    extra = [f"extra_{i}" for i in range(d - PAPER_BOX.d)]
+    box = Box([*PAPER_BOX.names, *extra], [*PAPER_BOX.lower, *[0.0] * len(extra)],
+              [*PAPER_BOX.upper, *[1.0] * len(extra)])
+
+    def f(levels: np.ndarray) -> np.ndarray:
+        levels = box.validate(levels)
+        base = synthetic_accuracy(levels[:, : PAPER_BOX.d])
+        return 0.1 + (base - 0.1) * np.exp(-0.5 * np.sum((levels[:, PAPER_BOX.d:] / EXTRA_SPREAD) ** 2, axis=1))
+
+    return box, f
+
+
+def measure(sampler, seed: int, d: int = 6) -> dict:
+    box, f = problem(d)
     cpu = time.thread_time()
     wall = time.perf_counter()
-    result = sampler.sample(synthetic_accuracy, PAPER_BOX, SYNTHETIC_H, seed)
+    result = sampler.sample(f, box, SYNTHETIC_H, seed)
     cpu = time.thread_time() - cpu
     wall = time.perf_counter() - wall
     steps = len(result.values) - sampler.t0
@@ -84,21 +111,33 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--levers", action="store_true", help="also add each speed lever to the old schedule in turn")
     parser.add_argument("--samplers", nargs="+", default=list(SAMPLERS))
+    parser.add_argument("--dims", nargs="+", type=int, default=[6], help="dimensions d >= 6 (baseline: 6 only)")
     args = parser.parse_args()
     torch.set_num_threads(1)  # the GP runs single-threaded anyway; this keeps numpy/torch glue alike
     b = args.budget
     rows: dict[str, dict] = {}
-    runs = [(name, name, ()) for name in args.samplers]
-    runs.append(("baseline", "gp", OLD))
-    if args.levers:
-        runs += [(label, "gp", overrides) for label, overrides in LEVERS.items()]
-    for label, config, overrides in runs:
-        rows[label] = measure(build(config, b, overrides), args.seed)
+    if any(d < PAPER_BOX.d for d in args.dims):
+        parser.error(f"--dims: each d must be >= {PAPER_BOX.d}")
+    runs = []
+    if PAPER_BOX.d in args.dims:
+        runs += [(name, name, (), PAPER_BOX.d) for name in args.samplers]
+        runs.append(("baseline", "gp", OLD, PAPER_BOX.d))
+        if args.levers:
+            runs += [(label, "gp", overrides, PAPER_BOX.d) for label, overrides in LEVERS.items()]
+    runs += [(f"{name}_d{d}", name, (), d) for d in args.dims if d != PAPER_BOX.d for name in args.samplers]
+    for label, config, overrides, d in runs:
+        rows[label] = measure(build(config, b, overrides), args.seed, d)
         row = rows[label]
         print(f"{label:20s} cpu/it={row['cpu_per_iteration']:.4f} s  wall/it={row['wall_per_iteration']:.4f} s  "
               f"wall last 50={row['wall_last50']:.4f} s  positives={row['positives']}  run={row['wall']:.0f} s",
               flush=True)
     print("(CPU seconds of one thread; wall seconds depend on how busy the shared machine was)")
+    for d in args.dims:
+        if d != PAPER_BOX.d:
+            for name in args.samplers:
+                print(f"{name}_seconds_per_iteration_at_{b}_d{d}={rows[f'{name}_d{d}']['cpu_per_iteration']:.4f}")
+    if PAPER_BOX.d not in args.dims:
+        return
     for name in args.samplers:
         print(f"{name}_seconds_per_iteration_at_{b}={rows[name]['cpu_per_iteration']:.4f}")
         print(f"{name}_wall_seconds_per_iteration_at_{b}={rows[name]['wall_per_iteration']:.4f}")

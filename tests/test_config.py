@@ -150,6 +150,9 @@ BAD = [
     ("oracle.precision=fp8", "oracle.precision"),
     ("oracle.batch_size=0", "oracle.batch_size"),
     ("grid.points_per_dim=1", "grid.points_per_dim"),
+    ("grid.kind=halton", "grid.kind"),
+    ("grid.size=1", "grid.size"),
+    ("grid.seed=-1", "grid.seed"),
 ]
 
 

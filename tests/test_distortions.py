@@ -275,11 +275,13 @@ def test_bf16_input_works_and_is_close_to_fp32(space):
     assert (low.float() - reference).abs().mean() < 2e-3
 
 
-def test_float32_levels_on_a_domain_bound_are_accepted(space):
-    # The oracle sends float32 levels: float32(0.2) > 0.2, which must not count as outside [-0.2, 0.2].
-    levels = torch.tensor(space.box.upper[None], dtype=torch.float32)
-    out = space.apply(images(), levels, space.make_noise(6, 12, 12, seed=0))
+def test_levels_on_a_domain_bound_are_accepted_without_tolerance(space):
+    # Levels stay float64 to the ops, so the bound is the bound: no widened tolerance is needed...
+    out = space.apply(images(), space.box.upper[None], space.make_noise(6, 12, 12, seed=0))
     assert out.shape == (1, 6, 1, 12, 12)
+    # ...and a float32 level rounded past one (float32(0.2) > 0.2) is outside the box, refused.
+    with pytest.raises(ConfigError, match="level\\[translation_x\\]"):
+        space.apply(images(), torch.tensor(space.box.upper[None], dtype=torch.float32))
 
 
 # ----------------------------------------------------------------------------- extension
@@ -287,7 +289,7 @@ def test_float32_levels_on_a_domain_bound_are_accepted(space):
 
 def invert(batch, levels, noise):
     """Blend towards the negative image: 0 leaves it, 1 inverts it."""
-    return batch.lerp_(1 - batch, levels.view(-1, 1, 1, 1, 1))
+    return batch.lerp_(1 - batch, levels.to(batch.dtype).view(-1, 1, 1, 1, 1))
 
 
 def speckle_field(num_images, height, width, generator):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from distortion_reliability.errors import ConfigError
-from distortion_reliability.space import Box, check_threshold
+from distortion_reliability.space import Box, check_threshold, test_levels, test_set_kind, test_set_notice, test_set_spec
 
 
 def box():
@@ -48,3 +48,42 @@ def test_bad_input_names_field(make, field):
         make()
     assert e.value.field == field
     assert field in str(e.value)
+
+
+# ----------------------------------------------------------------------------- the test set R'
+TEN = Box([f"x{i}" for i in range(10)], [0.0] * 10, [2.0] * 10)
+
+
+def test_auto_keeps_the_grid_while_small_and_its_cache_spec_unchanged():
+    b = Box(list("abcdef"), [0] * 6, [1] * 6)
+    assert test_set_kind(6, "auto", 4, 4096) == "grid"  # 4^6 = 4,096: the paper's grid
+    np.testing.assert_array_equal(test_levels(b, "auto", 4, 4096, 0), b.grid(4))
+    assert test_set_spec(b, "auto", 4, 4096, 0) == {"points_per_dim": 4}  # the grid's key as before
+    assert test_set_kind(6, "auto", 5, 4096) == "sobol"  # 5^6 = 15,625 > 4,096
+    assert test_set_kind(10, "grid", 4, 4096) == "grid"  # forced
+
+
+def test_beyond_size_a_seeded_scrambled_sobol_set_fills_every_axis_evenly():
+    levels = test_levels(TEN, "auto", 4, 4096, seed=0)  # 4^10 = 1,048,576 > 4,096
+    assert levels.shape == (4096, 10)
+    TEN.validate(levels)
+    np.testing.assert_array_equal(levels, test_levels(TEN, "sobol", 4, 4096, seed=0))
+    assert not np.array_equal(levels, test_levels(TEN, "sobol", 4, 4096, seed=1))
+    # the first 2^12 points of a (scrambled) Sobol sequence: each of 16 equal slices of every axis
+    # holds exactly 4096 / 16 of them, which uniform random draws almost never do
+    for j in range(10):
+        counts = np.bincount(np.floor(levels[:, j] / 2.0 * 16).astype(int), minlength=16)
+        assert np.all(counts == 256), (j, counts)
+    assert test_set_spec(TEN, "auto", 4, 4096, 0) == {"kind": "sobol", "size": 4096, "seed": 0}
+    assert test_set_notice(10, "auto", 4, 4096) == ("grid: 4^10 = 1,048,576 levels > grid.size = 4,096: the test set "
+                                                    "is a scrambled Sobol set of 4,096 levels (grid.kind=sobol)")
+    assert test_set_notice(10, "sobol", 4, 4096) is None and test_set_notice(6, "auto", 4, 4096) is None
+
+
+def test_bad_test_set_settings_name_their_field():
+    with pytest.raises(ConfigError) as e:
+        test_levels(TEN, "halton", 4, 4096, 0)
+    assert e.value.field == "grid.kind"
+    with pytest.raises(ConfigError) as e:
+        test_levels(TEN, "sobol", 4, 1, 0)
+    assert e.value.field == "grid.size"

@@ -88,9 +88,18 @@ class OracleSchema:
 @dataclass
 class GridSchema:
     points_per_dim: int = 4
+    kind: str = "auto"  # auto | grid | sobol (space.test_levels)
+    size: int = 4096  # auto: Sobol beyond points_per_dim^d > size; sobol: its number of levels
+    seed: int = 0  # scrambling of the Sobol set
 
     def __post_init__(self) -> None:
+        from .space import TEST_SET_KINDS
+
         _positive_int("grid.points_per_dim", self.points_per_dim, 2)
+        if self.kind not in TEST_SET_KINDS:
+            raise ConfigError("grid.kind", self.kind, f"must be one of {', '.join(TEST_SET_KINDS)}")
+        _positive_int("grid.size", self.size, 2)
+        _positive_int("grid.seed", self.seed, 0)
 
 
 @dataclass

@@ -1,17 +1,22 @@
-"""The search space C: a box of distortion levels, its scaling to [0, 1]^d and its grids.
+"""The search space C: a box of distortion levels, its scaling to [0, 1]^d and its test sets.
 
 Levels are stored in natural units (degrees, fractions); the GP and the distortion-classifiers
-work on the unit cube, so conversions live here and nowhere else.
+work on the unit cube, so conversions live here and nowhere else. The test set R' is the full
+factorial grid while it is small (the paper's 4^6 = 4,096 levels) and a scrambled Sobol set of
+``grid.size`` levels beyond (4^10 would be 1,048,576): :func:`test_levels`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from .errors import ConfigError
+
+#: ``grid.kind``: auto = the grid while ``points_per_dim ** d <= grid.size``, else Sobol.
+TEST_SET_KINDS = ("auto", "grid", "sobol")
 
 
 @dataclass(frozen=True)
@@ -109,3 +114,62 @@ def check_threshold(h: float, field: str = "h") -> float:
     if not (0.0 <= h <= 1.0):
         raise ConfigError(field, h, "must lie in [0, 1]")
     return h
+
+
+def test_set_settings(grid: Any) -> dict:
+    """``grid.*`` settings (the config node, its schema, or just ``points_per_dim``) as keyword arguments."""
+    if isinstance(grid, (int, np.integer)):
+        return {"kind": "grid", "points_per_dim": int(grid), "size": 4096, "seed": 0}
+    return {"kind": str(getattr(grid, "kind", "auto")), "points_per_dim": int(grid.points_per_dim),
+            "size": int(getattr(grid, "size", 4096)), "seed": int(getattr(grid, "seed", 0))}
+
+
+def test_set_kind(d: int, kind: str, points_per_dim: int, size: int) -> str:
+    """``"grid"`` or ``"sobol"``: what ``kind`` (auto, grid, sobol) means for a ``d``-dimensional box."""
+    if kind not in TEST_SET_KINDS:
+        raise ConfigError("grid.kind", kind, f"must be one of {', '.join(TEST_SET_KINDS)}")
+    if kind == "auto":
+        return "grid" if int(points_per_dim) ** int(d) <= int(size) else "sobol"
+    return kind
+
+
+def test_set_notice(d: int, kind: str, points_per_dim: int, size: int, seed: int = 0) -> str | None:
+    """The one line that says ``auto`` switched to Sobol, else None."""
+    if kind != "auto" or test_set_kind(d, kind, points_per_dim, size) == "grid":
+        return None
+    return (f"grid: {points_per_dim}^{d} = {points_per_dim ** d:,} levels > grid.size = {size:,}: "
+            f"the test set is a scrambled Sobol set of {size:,} levels (grid.kind=sobol)")
+
+
+def test_set_spec(box: Box, kind: str = "auto", points_per_dim: int = 4, size: int = 4096,
+                  seed: int = 0) -> dict:
+    """What determines the test set's levels (part of its cache key; the grid's is what it always was)."""
+    if test_set_kind(box.d, kind, points_per_dim, size) == "grid":
+        return {"points_per_dim": int(points_per_dim)}
+    return {"kind": "sobol", "size": int(size), "seed": int(seed)}
+
+
+def test_levels(box: Box, kind: str = "auto", points_per_dim: int = 4, size: int = 4096,
+                seed: int = 0) -> np.ndarray:
+    """The test set R' in natural units: ``box.grid(points_per_dim)`` or ``size`` scrambled Sobol levels.
+
+    A scrambled Sobol sequence (scipy's ``qmc.Sobol``, Owen scrambling seeded by ``seed``) fills
+    the box evenly in every dimension and in every projection, which a grid of 4^10 levels does
+    only at a million times the cost; its first ``2^m`` points are balanced, so ``size`` is best a
+    power of two (4,096 = 2^12, the paper's grid size).
+    """
+    if test_set_kind(box.d, kind, points_per_dim, size) == "grid":
+        return box.grid(points_per_dim)
+    if int(size) != size or size < 2:
+        raise ConfigError("grid.size", size, "must be an integer >= 2")
+    from scipy.stats import qmc
+
+    sobol = qmc.Sobol(box.d, scramble=True, seed=np.random.default_rng(int(seed)))
+    exponent = int(np.log2(size))
+    unit = sobol.random_base2(exponent) if 2 ** exponent == size else sobol.random(int(size))
+    return box.from_unit(unit)
+
+
+# Names of functions, not tests: keep pytest from collecting them where they are imported.
+for _fn in (test_set_settings, test_set_kind, test_set_notice, test_set_spec, test_levels):
+    _fn.__test__ = False  # type: ignore[attr-defined]

@@ -16,8 +16,16 @@ Pipeline (fixed, whatever the order of the ops in the config)
    (scale, then rotation, then translation), inverted, and applied in ONE bilinear
    ``affine_grid`` + ``grid_sample`` resample (``align_corners=False``, black fill outside), so
    fusing several geometric distortions interpolates once, not once per op.
-2. **Rain** -- streaks on the lens, so they are not moved by the geometry.
-3. **Darkness** -- the light level scales everything, rain included.
+2. **Pixel ops** in ``order``: the optics first (``gaussian_blur`` 50, ``motion_blur`` 60), the
+   scene (``fog`` 90, ``rain`` 100, on the lens, so not moved by the geometry), the exposure
+   (``contrast`` 150, ``saturation`` 160, ``brightness`` 170, ``darkness`` 200, which dims the
+   rain too), the sensor (``shot_noise`` 300, ``gaussian_noise`` 310, ``impulse_noise`` 320), and
+   the digital losses last (``pixelate`` 400, ``jpeg`` 500).
+
+Modules of the corruptions (ImageNet-C's families as continuous ops, each with its library
+choice and its map onto ImageNet-C's five severities in its docstring): :mod:`.noise`,
+:mod:`.blur`, :mod:`.photometric`, :mod:`.compression`; :mod:`.imagenet_c` holds the severity
+map as data.
 
 Output is clamped to [0, 1] and has the images' dtype and device.
 
@@ -43,9 +51,9 @@ there is no registry to edit::
 
     # my_package/ops.py
     def contrast(images, levels, noise):
-        # images [L, N, C, H, W] (a buffer the pipeline owns: work in place), levels [L]
+        # images [L, N, C, H, W] (a buffer the pipeline owns: work in place), levels [L] float64
         mean = images.mean(dim=(-3, -2, -1), keepdim=True)
-        return images.sub_(mean).mul_(levels.view(-1, 1, 1, 1, 1)).add_(mean)
+        return images.sub_(mean).mul_(levels.to(images.dtype).view(-1, 1, 1, 1, 1)).add_(mean)
 
     # conf/distortion/mine.yaml
     _target_: distortion_reliability.distortions.DistortionSpace
@@ -67,6 +75,8 @@ Bump ``version`` whenever an op's output changes: it is part of :meth:`Distortio
 which keys the oracle's cache.
 """
 
+from .blur import gaussian_blur, motion_blur
+from .compression import jpeg, pixelate
 from .geometry import (
     rotation,
     rotation_matrices,
@@ -78,6 +88,8 @@ from .geometry import (
     translation_y_matrices,
 )
 from .op import KINDS, DistortionOp, check_domain
+from .noise import gaussian_noise, impulse_noise, shot_noise
+from .photometric import brightness, contrast, fog, saturation
 from .pixel import apply_darkness, apply_rain, darkness, make_rain_field, rain
 from .space import DistortionSpace
 
@@ -87,14 +99,25 @@ __all__ = [
     "DistortionSpace",
     "apply_darkness",
     "apply_rain",
+    "brightness",
+    "contrast",
     "check_domain",
     "darkness",
+    "fog",
+    "gaussian_blur",
+    "gaussian_noise",
+    "impulse_noise",
+    "jpeg",
     "make_rain_field",
+    "motion_blur",
+    "pixelate",
     "rain",
     "rotation",
     "rotation_matrices",
     "scale",
+    "saturation",
     "scale_matrices",
+    "shot_noise",
     "translation_x",
     "translation_x_matrices",
     "translation_y",

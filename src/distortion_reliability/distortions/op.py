@@ -83,7 +83,9 @@ class DistortionOp:
         pixel coordinates (x right, y down, origin at the image centre), ``levels`` a float64
         ndarray ``[L]``. ``"pixel"``: ``fn(images, levels, noise) -> Tensor`` with images
         ``[L, N, C, H, W]`` (a scratch buffer the pipeline owns: modify it in place and return it),
-        levels ``[L]`` and ``noise`` this op's rows ``[N, k, H, W]`` of :meth:`make_noise` or None.
+        levels ``[L]`` float64 on the images' device, bit for bit as sampled (cast to the images'
+        dtype for tensor arithmetic), and ``noise`` this op's rows ``[N, k, H, W]`` of
+        :meth:`make_noise` or None.
         A dotted path string is imported.
     domain : (float, float)
         ``(lower, upper)`` of the levels, natural units; must lie within ``limits``.

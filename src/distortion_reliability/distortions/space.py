@@ -113,17 +113,16 @@ class DistortionSpace:
         return f"DistortionSpace({self.label + ': ' if self.label else ''}{doms})"
 
     # ------------------------------------------------------------------ levels
-    def validate(self, levels: Any) -> np.ndarray:
-        """``levels`` as float64 ``[L, d]``; raises :class:`ConfigError` naming the op and value outside its domain."""
-        # float32 levels (the oracle sends them) may round just past a bound such as 0.2.
+    def levels_array(self, levels: Any) -> np.ndarray:
+        """``levels`` as a float64 ``[L, d]`` array (natural units), checked once by ``box.validate``.
+
+        Levels stay float64 from the sampler to the ops, so a level on a domain bound is exactly on
+        it and no tolerance is needed. A narrower float tensor is widened exactly (its value is
+        kept); one rounded past a bound is outside the box and refused like any other.
+        """
         if isinstance(levels, torch.Tensor):
-            eps = float(torch.finfo(levels.dtype).eps) if levels.is_floating_point() else 0.0
             levels = levels.detach().to("cpu", torch.float64).numpy()
-        else:
-            levels = np.asarray(levels)
-            eps = float(np.finfo(levels.dtype).eps) if np.issubdtype(levels.dtype, np.floating) else 0.0
-        bound = float(np.max(np.abs(np.concatenate([self.box.lower, self.box.upper]))))
-        return self.box.validate(levels, atol=max(1e-9, 4 * eps * max(1.0, bound)))
+        return self.box.validate(levels)
 
     # ------------------------------------------------------------------ noise
     def make_noise(self, num_images: int, height: int, width: int, seed: int,
@@ -160,8 +159,10 @@ class DistortionSpace:
         ----------
         images : Tensor ``[N, C, H, W]``
             In [0, 1], floating point (float32, bfloat16, float16 or float64), any device.
-        levels : Tensor or ndarray ``[L, d]``
+        levels : ndarray or Tensor ``[L, d]``, float64
             Levels in natural units, columns in :attr:`names` order (a single level may be 1-D).
+            They reach the ops as float64 on the images' device, bit for bit what was passed:
+            the one conversion is to the device, here.
         noise : Tensor ``[N, k, H, W]`` or None
             Rows of :meth:`make_noise` for these images; needed only when a level uses rain.
 
@@ -174,7 +175,7 @@ class DistortionSpace:
             raise ConfigError("images", getattr(images, "shape", type(images)), "must be a tensor [N, C, H, W]")
         if not images.is_floating_point():
             raise ConfigError("images.dtype", images.dtype, "must be floating point with values in [0, 1]")
-        lv = self.validate(levels)
+        lv = self.levels_array(levels)
         n, c, height, width = images.shape
         device, out_dtype = images.device, images.dtype
         # Coordinates and blending in at least float32: a bf16 sampling grid is off by pixels.
@@ -182,6 +183,7 @@ class DistortionSpace:
         noise_slices = self._check_noise(noise, lv, n, height, width)
         # Autocast (the oracle runs under bf16) must not change the precision chosen here.
         with torch.autocast(device_type=device.type, enabled=False):
+            levels_t = torch.tensor(lv, device=device)  # the one copy of the levels, float64, to the device
             x = images.to(work)
             out, owned = self._resample(x, lv)
             for j in self._pixel_cols:
@@ -194,7 +196,7 @@ class DistortionSpace:
                 op_noise = None
                 if op.name in noise_slices:
                     op_noise = noise[:, noise_slices[op.name]].to(device=device, dtype=work)
-                out = op.fn(out, torch.as_tensor(col, dtype=work, device=device), op_noise)
+                out = op.fn(out, levels_t[:, j], op_noise)
             if out_dtype != work:
                 return out.to(out_dtype).clamp_(0, 1)
             return out.clamp_(0, 1) if owned else out.clamp(0, 1)

@@ -1,6 +1,7 @@
-"""The grid test set R': every level of a points_per_dim^d grid labelled I[f >= h] by the oracle.
+"""The test set R': every level of a points_per_dim^d grid (or, beyond ``grid.size`` levels, a
+scrambled Sobol set) labelled I[f >= h] by the oracle.
 
-Shared by every sampler, method and seed of a (D, T, C, h, grid size): its key is exactly those.
+Shared by every sampler, method and seed of a (D, T, C, h, test set): its key is exactly those.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 from ..advice import grid_warning
 from ..artifacts import stable_hash
 from ..console import format_count
+from ..space import test_levels, test_set_notice, test_set_settings, test_set_spec
 from .base import Estimate, Stage, duration, image_rate
 
 log = logging.getLogger(__name__)
@@ -43,18 +45,23 @@ class GridStage(Stage):
     name = "grid"
 
     @property
-    def points(self) -> int:
-        return int(self.job.settings.grid.points_per_dim)
+    def settings(self) -> dict:
+        return test_set_settings(self.job.settings.grid)
+
+    @property
+    def levels(self) -> np.ndarray:
+        return test_levels(self.job.bundle.box, **self.settings)
 
     def key(self) -> str:
-        bundle = self.job.bundle
-        return stable_hash({"oracle": bundle.oracle.context_key, "points_per_dim": self.points, "h": bundle.h})
+        bundle = self.job.bundle  # a grid's key is what it always was: points_per_dim only
+        return stable_hash({"oracle": bundle.oracle.context_key, **test_set_spec(bundle.box, **self.settings),
+                            "h": bundle.h})
 
     def cached(self) -> bool:
         return self.job.store.get_arrays("grid", self.key()) is not None  # a damaged entry says so once
 
     def _size(self) -> tuple[int, str]:
-        n_levels, n = self.points ** self.job.bundle.box.d, self.job.bundle.oracle.n
+        n_levels, n = len(self.levels), self.job.bundle.oracle.n
         return n_levels, (f"grid: {format_count(n_levels)} levels x {format_count(n)} images = "
                           f"{n_levels * n / 1e6:.1f} M images")
 
@@ -68,6 +75,8 @@ class GridStage(Stage):
 
     def run(self) -> None:
         job = self.job
+        if notice := test_set_notice(job.bundle.box.d, **self.settings):
+            log.info(notice)
         grid = self._load()
         if grid is None:
             self._announce()
@@ -95,18 +104,18 @@ class GridStage(Stage):
         # No claim around the whole grid: jobs that share it split its blocks inside the oracle instead
         # of one labelling while the others wait.
         bundle = self.job.bundle
-        levels = bundle.box.grid(self.points)
+        levels = self.levels
         start = time.perf_counter()
         labels = bundle.oracle.label(levels, bundle.h)
         seconds = time.perf_counter() - start
-        meta = {"seconds": seconds, "h": bundle.h, "points_per_dim": self.points}
+        meta = {"seconds": seconds, "h": bundle.h, **self.settings}
         self.job.store.put_arrays("grid", self.key(), meta=meta, levels=levels, labels=labels)
         return Grid(levels, labels, seconds)
 
     def _announce(self) -> None:
         """Log the grid's size and time, estimated from a pilot of its levels (labelled for real, cached)."""
         bundle = self.job.bundle
-        levels = bundle.box.grid(self.points)
+        levels = self.levels
         n_levels, n_images = len(levels), bundle.oracle.n
         size = self._size()[1].replace(" = ", " <= ")
         picks = np.random.default_rng(0).choice(n_levels, size=min(PILOT_LEVELS + 8, n_levels), replace=False)
