@@ -43,7 +43,7 @@ bench-full: bench
 	$(PY) benchmarks/study.py --dataset digits
 
 contact-sheet: install
-	$(PY) -m distortion_reliability.reports.contact_sheet --dataset digits --out results/contact_sheet_digits.png
+	$(PY) -m distortion_reliability.reporting.contact_sheet --dataset digits --out results/contact_sheet_digits.png
 
 # The default MLflow store of every run: sqlite:///<repo>/mlflow.db, artifacts in <repo>/mlartifacts/
 # (both gitignored: /mlflow.db, /mlflow.db-* (WAL, lock), /mlartifacts/).

@@ -15,5 +15,5 @@ setup(
                                      "hydra_plugins.distortion_reliability_slurm"],
     package_dir={"": "src", "distortion_reliability.conf": "conf"},
     package_data={"distortion_reliability.conf": ["*.yaml", "**/*.yaml"],
-                  "distortion_reliability": ["reports/*.csv"]},  # the paper's Tables 3-4
+                  "distortion_reliability": ["reporting/*.csv"]},  # the paper's Tables 3-4
 )

@@ -71,7 +71,7 @@ def images_read(work: Path, overrides: list[str]) -> tuple[int, int]:
     import numpy as np
 
     from distortion_reliability import pipeline
-    from distortion_reliability.reports.maps import SpaceSpec, report_levels
+    from distortion_reliability.reporting.maps import SpaceSpec, report_levels
 
     cfg = pipeline.compose_config([f"cache_dir={work / 'cache'}", "progress=false", *overrides])
     bundle = pipeline.build_oracle(cfg)

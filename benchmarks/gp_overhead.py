@@ -45,7 +45,7 @@ sys.path.insert(0, str(REPO / "src"))  # runnable without an install, like the o
 from distortion_reliability.build import build as build_object  # noqa: E402
 from distortion_reliability.config import compose_config  # noqa: E402
 from distortion_reliability.sampling.synthetic import PAPER_BOX, SYNTHETIC_H, synthetic_accuracy  # noqa: E402
-from distortion_reliability.space import Box  # noqa: E402
+from distortion_reliability.box import Box  # noqa: E402
 
 SAMPLERS = ("gp", "gp_sqrt", "gp_batch", "straddle")
 OLD_REFITS = ["sampler.refit_every=5", "sampler.fit_from_prior=false"]

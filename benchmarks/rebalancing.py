@@ -36,7 +36,7 @@ from distortion_reliability.build import build as build_object
 from distortion_reliability.config import compose_config, conf_dir
 from distortion_reliability.errors import CannotRebalanceError
 from distortion_reliability.scoring import score_predictors
-from distortion_reliability.space import Box
+from distortion_reliability.box import Box
 
 torch.set_num_threads(1)
 W = np.array([0.6, 1.8, 0.9, 0.9, 1.2, 1.5])

@@ -139,7 +139,7 @@ def budgets_for(budget: int) -> list[int]:
 
 
 def figures(rows: dict, label: str, budget: int, out: Path, title: str) -> None:
-    from distortion_reliability.reports.sampling_figure import plot_positives_vs_budget, write_positives_csv
+    from distortion_reliability.reporting.sampling_figure import plot_positives_vs_budget, write_positives_csv
 
     results = {name: row["runs"] for name, row in rows.items()}
     write_positives_csv(results, budgets_for(budget), out / f"sampling_positives_{label}_I{budget}.csv")

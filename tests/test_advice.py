@@ -58,7 +58,7 @@ def _domains(overrides: list[str]) -> dict[int, tuple[float, float]]:
 def test_a_narrower_box_is_never_empty_even_when_the_best_levels_share_a_value():
     """The held-out fault run saw 'distortion.ops.0.domain=[1.3,1.3]': every best level at scale 1.3."""
     from distortion_reliability.advice import MIN_DOMAIN_SHARE, narrower_box
-    from distortion_reliability.space import Box
+    from distortion_reliability.box import Box
 
     box = Box(["scale", "rotation"], [0.5, 0.0], [1.3, 90.0])
     rng = np.random.default_rng(0)

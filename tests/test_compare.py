@@ -8,7 +8,7 @@ import pytest
 from test_tracking import client_for, small_cfg, template_db, tracker_for, work  # noqa: F401
 
 from distortion_reliability.predictors import GPThresholdClassifier
-from distortion_reliability.reports.compare import joint_posterior, reliable_share
+from distortion_reliability.reporting.compare import joint_posterior, reliable_share
 
 H = 0.5
 SPACE = {"names": ["a", "b", "c"], "lower": [0.0, 0.0, 0.0], "upper": [1.0, 1.0, 1.0], "identity": [0.0, 0.0, 0.0]}

@@ -14,7 +14,7 @@ from PIL import Image
 from distortion_reliability.distortions import DistortionSpace
 from distortion_reliability.errors import ConfigError
 from distortion_reliability.pipeline import compose_config
-from distortion_reliability.reports.contact_sheet import (
+from distortion_reliability.reporting.contact_sheet import (
     build_from_config,
     contact_sheet,
     contact_sheet_levels,
@@ -80,8 +80,8 @@ def test_command_line_bad_input_is_one_error_line(tmp_path, capsys):
 
 def test_no_import_cycle_between_distortions_and_reports():
     code = ("import sys, distortion_reliability.distortions; "
-            "assert not any(m.startswith('distortion_reliability.reports') for m in sys.modules); "
-            "import distortion_reliability.reports.contact_sheet; "
+            "assert not any(m.startswith('distortion_reliability.reporting') for m in sys.modules); "
+            "import distortion_reliability.reporting.contact_sheet; "
             "print('ok')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

@@ -135,7 +135,7 @@ def test_named_spaces_hold_the_promised_ops():
 def test_the_contact_sheet_draws_any_space(tmp_path):
     from PIL import Image
 
-    from distortion_reliability.reports.contact_sheet import contact_sheet
+    from distortion_reliability.reporting.contact_sheet import contact_sheet
 
     def sheet(name):
         node = OmegaConf.to_container(OmegaConf.load(REPO / "conf" / "distortion" / f"{name}.yaml"))

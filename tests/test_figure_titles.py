@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from distortion_reliability.reports import figures
+from distortion_reliability.reporting import figures
 
 NAMES = ["rotation", "rain"]
 SPACE = '{"names": ["rotation", "rain"], "lower": [0.0, 0.0], "upper": [90.0, 1.0]}'

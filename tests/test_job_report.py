@@ -12,7 +12,7 @@ import pytest
 from test_report_synthetic import NAMES, SPACE, sample_levels, synthetic_f
 from test_tracking import client_for, fake_pipeline, small_cfg, template_db, tracker_for, work  # noqa: F401
 
-from distortion_reliability.reports.maps import write_reliability_report
+from distortion_reliability.reporting.maps import write_reliability_report
 
 H = 0.5
 MAP_ARTIFACTS = {"reliability/reliability_map.png", "reliability/reliability_profile.png",
@@ -61,7 +61,7 @@ def test_run_artifacts_hold_the_report_map_and_profile(logged):
 
 
 def test_report_without_map_says_how_to_draw_it(tmp_path):
-    from distortion_reliability.reports.html import job_report_files
+    from distortion_reliability.reporting.html import job_report_files
 
     files = job_report_files(fake_pipeline(small_cfg(), str(tmp_path)), small_cfg(), tmp_path)
     assert [f.name for f in files] == ["report.html"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from test_oracle import make_oracle
 
-from distortion_reliability.reports.maps import SpaceSpec, contour_f, report_levels, write_reliability_report
+from distortion_reliability.reporting.maps import SpaceSpec, contour_f, report_levels, write_reliability_report
 
 H = 0.7
 

@@ -10,7 +10,7 @@ from hydra.utils import instantiate
 
 from distortion_reliability.errors import ConfigError
 from distortion_reliability.sampling import GPSampler, MatchedShareGPSampler
-from distortion_reliability.space import Box
+from distortion_reliability.box import Box
 
 torch.set_num_threads(1)
 FAST = {"progress": False, "raw_samples": 32, "num_restarts": 2, "optimizer_maxiter": 50, "t0": 10}

@@ -8,7 +8,7 @@ import torch
 
 from distortion_reliability.errors import ConfigError
 from distortion_reliability.oracle import Count, Oracle
-from distortion_reliability.space import Box
+from distortion_reliability.box import Box
 
 
 class ToySpace:

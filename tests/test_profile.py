@@ -7,8 +7,8 @@ import pytest
 from test_report_synthetic import LOWER, NAMES, SPACE, UPPER, synthetic_f
 
 from distortion_reliability.confidence import clopper_pearson
-from distortion_reliability.reports.maps import write_reliability_report
-from distortion_reliability.reports.profile import describe_intervals, end_ranges, f_band, reliable_intervals
+from distortion_reliability.reporting.maps import write_reliability_report
+from distortion_reliability.reporting.profile import describe_intervals, end_ranges, f_band, reliable_intervals
 
 
 def test_end_ranges_follow_the_band_crossings():

@@ -11,9 +11,9 @@ import pytest
 from test_report_synthetic import BASE, log_ablation, log_table3, make_client
 
 from distortion_reliability import report as report_cli
-from distortion_reliability.reports.cells import expected_cells, study_sweep
-from distortion_reliability.reports.runs import norm_value
-from distortion_reliability.reports.study import report_study
+from distortion_reliability.reporting.cells import expected_cells, study_sweep
+from distortion_reliability.reporting.runs import norm_value
+from distortion_reliability.reporting.study import report_study
 
 STUDY_YAML = """# @package _global_
 hydra:

@@ -8,8 +8,8 @@ import pytest
 from test_report import png_ok
 from test_report_synthetic import LOWER, NAMES, SPACE, UPPER, sample_levels, synthetic_f
 
-from distortion_reliability.reports.maps import SpaceSpec, write_reliability_report
-from distortion_reliability.reports.profile import describe_intervals, reliable_intervals
+from distortion_reliability.reporting.maps import SpaceSpec, write_reliability_report
+from distortion_reliability.reporting.profile import describe_intervals, reliable_intervals
 
 H = 0.5
 # synthetic_f alone along each axis: f = 0.9 g + 0.05 >= 0.5  <=>  g >= 0.5
@@ -137,7 +137,7 @@ def test_inputs_from_pipeline_objects():
     """``method.stats_`` (unit-cube proposals), a SampleResult-like and a method without proposals."""
     from types import SimpleNamespace
 
-    from distortion_reliability.reports.maps import _points
+    from distortion_reliability.reporting.maps import _points
 
     spec = SpaceSpec.from_any(SPACE)
     unit = np.array([[0.5, 0.0, 0.5, 0.5, 0.5, 0.0], [0.0, 1.0, 0.0, 1.0, 1.0, 1.0]])

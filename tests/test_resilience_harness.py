@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from distortion_reliability.space import Box
+from distortion_reliability.box import Box
 
 HERE = Path(__file__).resolve().parent
 

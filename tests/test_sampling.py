@@ -28,7 +28,7 @@ from distortion_reliability.sampling import (
     StraddleSampler,
     paper_beta,
 )
-from distortion_reliability.space import Box
+from distortion_reliability.box import Box
 
 torch.set_num_threads(1)
 

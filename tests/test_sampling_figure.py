@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from distortion_reliability.errors import ConfigError
-from distortion_reliability.reports.sampling_figure import plot_positives_vs_budget, positives_table
+from distortion_reliability.reporting.sampling_figure import plot_positives_vs_budget, positives_table
 from distortion_reliability.sampling import SampleResult
 
 
@@ -43,7 +43,7 @@ def test_budgets_beyond_a_run_and_empty_input_are_rejected(tmp_path):
 
 
 def test_shipped_samplers_keep_their_colour_and_others_get_free_ones():
-    from distortion_reliability.reports.sampling_figure import SAMPLER_COLORS, sampler_colors
+    from distortion_reliability.reporting.sampling_figure import SAMPLER_COLORS, sampler_colors
 
     alone = sampler_colors(["gp_sqrt"])
     assert alone == {"gp_sqrt": SAMPLER_COLORS["gp_sqrt"]}
@@ -55,7 +55,7 @@ def test_shipped_samplers_keep_their_colour_and_others_get_free_ones():
 def test_csv_holds_the_numbers_behind_the_figure(tmp_path):
     import pandas as pd
 
-    from distortion_reliability.reports.sampling_figure import write_positives_csv
+    from distortion_reliability.reporting.sampling_figure import write_positives_csv
 
     runs = {"gp": [result_with_labels(np.arange(8) % 2 == 0), result_with_labels(np.arange(8) >= 4)]}
     frame = pd.read_csv(write_positives_csv(runs, (2, 4, 8), tmp_path / "p.csv"))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from distortion_reliability.sampling.metrics import coverage, spread
-from distortion_reliability.space import Box
+from distortion_reliability.box import Box
 
 # Natural units differ from the unit cube on purpose.
 BOX = Box(["rotation", "rain"], [0.0, -1.0], [90.0, 1.0])

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from distortion_reliability.errors import ConfigError
-from distortion_reliability.space import Box, check_threshold, test_levels, test_set_kind, test_set_notice, test_set_spec
+from distortion_reliability.box import Box, check_threshold, test_levels, test_set_kind, test_set_notice, test_set_spec
 
 
 def box():

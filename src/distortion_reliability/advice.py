@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .space import Box
+from .box import Box
 
 #: Fewer sampled positives than this cannot feed SMOTE's 5 neighbours (k + 1 points).
 MIN_POSITIVES = 6

@@ -50,7 +50,7 @@ def reliability_curve(y_true, p_reliable, bins: int = 10) -> pd.DataFrame:
 
 def draw_reliability_diagram(curve: pd.DataFrame, brier: float, path: str | Path, title: str = "") -> Path:
     """The reliability diagram: observed share of reliable levels vs mean P per bin, bin sizes below."""
-    from .reports.style import save, style
+    from .reporting.style import save, style
 
     with style() as plt:
         fig, (ax, counts) = plt.subplots(2, 1, figsize=(4.2, 5.0), sharex=True,

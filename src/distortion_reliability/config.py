@@ -93,7 +93,7 @@ class GridSchema:
     seed: int = 0  # scrambling of the Sobol set
 
     def __post_init__(self) -> None:
-        from .space import TEST_SET_KINDS
+        from .box import TEST_SET_KINDS
 
         _positive_int("grid.points_per_dim", self.points_per_dim, 2)
         if self.kind not in TEST_SET_KINDS:

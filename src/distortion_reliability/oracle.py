@@ -39,7 +39,7 @@ from .locks import describe_holder, deferred_signals
 from .models.engines import Engine, build_engine, candidate_names, measure, torch_engine
 from .oracle_cache import Count, EvalCache
 from .precision import PRECISIONS, decide, machine_kind
-from .space import Box
+from .box import Box
 
 log = logging.getLogger(__name__)
 

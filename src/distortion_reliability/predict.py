@@ -49,7 +49,7 @@ class LoadedRun:
     """A run's distortion-classifiers and the space they were fitted in."""
 
     run_id: str
-    space: Any  # reports.maps.SpaceSpec
+    space: Any  # reporting.maps.SpaceSpec
     predictors: dict[str, Any]
     tags: dict[str, str] = field(default_factory=dict)
     experiment: str = ""
@@ -57,7 +57,7 @@ class LoadedRun:
 
 # --------------------------------------------------------------------------- loading
 def _client(uri: str | None):
-    from .reports.runs import ReportError, client_for
+    from .reporting.runs import ReportError, client_for
 
     try:
         return client_for(uri)
@@ -101,7 +101,7 @@ def load_run(run: str, uri: str | None = None) -> LoadedRun:
 
     import mlflow.artifacts
 
-    from .reports.maps import SpaceSpec
+    from .reporting.maps import SpaceSpec
 
     client = _client(uri)
     run_id = resolve_run(client, run)

@@ -31,7 +31,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .errors import ConfigError
 from .scoring import score_predictors
-from .space import check_threshold
+from .box import check_threshold
 
 __all__ = ["ANSWERING", "GPThresholdClassifier", "score_predictors"]
 

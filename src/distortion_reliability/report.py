@@ -19,7 +19,7 @@ reused) and writes the reliability map (pairwise slices of C), the classifier-vs
 ``compare`` puts two runs side by side with their GP classifiers (``predictors=with_gp``): clean
 accuracy, the share of C each is reliable on with a 95 % interval, both profiles and a map of where
 they disagree, in ``results/compare/<a>_vs_<b>/`` and as an MLflow run of experiment ``compare``
-(:mod:`.reports.compare`).
+(:mod:`.reporting.compare`).
 
 Bad input prints one ``error:`` line and exits with status 2.
 """
@@ -66,7 +66,7 @@ def _bool(v: str, key: str) -> bool:
 
 
 def study_main(argv: Sequence[str]) -> int:
-    from .reports.study import report_study
+    from .reporting.study import report_study
 
     args, _ = _kv(argv, STUDY_KEYS)
     for k in ("study", "dataset"):
@@ -87,7 +87,7 @@ def map_main(argv: Sequence[str]) -> int:
     from omegaconf import OmegaConf
 
     from .config import compose_config
-    from .reports.maps import write_reliability_report
+    from .reporting.maps import write_reliability_report
     from .stages import Job, OracleStage
 
     args, overrides = _kv(argv, MAP_KEYS, passthrough=True)
@@ -115,7 +115,7 @@ def map_main(argv: Sequence[str]) -> int:
 
 
 def compare_main(argv: Sequence[str]) -> int:
-    from .reports.compare import compare_runs
+    from .reporting.compare import compare_runs
 
     args, _ = _kv(argv, COMPARE_KEYS)
     runs = [r for r in args.get("runs", "").split(",") if r]
@@ -176,7 +176,7 @@ def _run_overlays(run: str, uri: str | None):
 
 
 def _default_uri() -> str:
-    from .reports.runs import default_tracking_uri
+    from .reporting.runs import default_tracking_uri
 
     return default_tracking_uri()
 
@@ -195,8 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .errors import ConfigError
     from .predict import PredictError
-    from .reports.compare import CompareError
-    from .reports.runs import ReportError
+    from .reporting.compare import CompareError
+    from .reporting.runs import ReportError
 
     try:
         if argv[0] == "map":

@@ -91,7 +91,7 @@ from .op import KINDS, DistortionOp, check_domain
 from .noise import gaussian_noise, impulse_noise, shot_noise
 from .photometric import brightness, contrast, fog, saturation
 from .pixel import apply_darkness, apply_rain, darkness, make_rain_field, rain
-from .space import DistortionSpace
+from .distortion_space import DistortionSpace
 
 __all__ = [
     "KINDS",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..reports.figures import f1_vs_table
+from ..reporting.figures import f1_vs_table
 from .stats import Difference, paired, summarize, trend
 
 SYMBOL = {"v": "v", "budget": "I", "h": "h"}

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from ..reports.runs import paper_f1
+from ..reporting.runs import paper_f1
 
 #: Columns that fix the training set R: same values, same levels and labels.
 TRAINING_SET = ("tags.dataset", "tags.model", "tags.h", "params.dataset.verification_size", "params.sampler.*",

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..reports.runs import TABLE3_METHODS, TABLE4_METHODS
-from ..reports.tables import paper_tables, paper_value
+from ..reporting.runs import TABLE3_METHODS, TABLE4_METHODS
+from ..reporting.tables import paper_tables, paper_value
 from .stats import F1, METHOD, TRAINING_SET, dedupe, prepare, summarize, with_skipped_as_zero
 
 #: The studies whose runs are the paper's Tables 3-4 and Figure 6 (ablations are read on their own).

@@ -20,7 +20,7 @@ from __future__ import annotations
 from .acquisition import AnalyticAcquisition, ReliabilityUCB, Straddle, maximize, paper_beta
 from .base import Objective, SampleResult, Sampler
 from .batch import GPBatchSampler
-from .gp import GPSampler
+from .gp_sampler import GPSampler
 from .matched import MatchedShareGPSampler
 from .random import RandomSampler
 from .straddle import StraddleSampler

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..console import progress_bar
 from ..errors import ConfigError
-from ..space import Box
+from ..box import Box
 
 #: ``objective(levels[n, d] in natural units) -> values[n]`` in [0, 1]; the lead's ``Oracle`` is one.
 Objective = Callable[[np.ndarray], np.ndarray]
@@ -321,7 +321,7 @@ class Sampler(ABC):
         SampleResult
         """
         if not isinstance(box, Box):
-            raise ConfigError("box", box, "must be a distortion_reliability.space.Box")
+            raise ConfigError("box", box, "must be a distortion_reliability.box.Box")
         h = float(h)  # checked once, by the settings schema (config.RootSchema)
         seed = check_seed(seed)
         if resume is not None and not isinstance(resume, SampleResult):

@@ -19,7 +19,7 @@ import torch
 
 from ..gp import DTYPE, GP
 from .base import check_positive_int
-from .gp import GPSampler
+from .gp_sampler import GPSampler
 
 
 class GPBatchSampler(GPSampler):
@@ -30,7 +30,7 @@ class GPBatchSampler(GPSampler):
     q : int, default 10
         Levels per step (the last step takes what is left of the budget).
     **gp_params
-        Everything :class:`~distortion_reliability.sampling.gp.GPSampler` takes. ``refit_every``
+        Everything :class:`~distortion_reliability.sampling.gp_sampler.GPSampler` takes. ``refit_every``
         counts levels, so with ``refit_every <= q`` hyperparameters are refitted every step.
     """
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from .gp import GPSampler
+from .gp_sampler import GPSampler
 
 #: The paper's GP sampler on CIFAR-10 (Figure 6, the one count its text gives): 130 positives of 600.
 PAPER_GP_SHARE = 130 / 600
@@ -37,7 +37,7 @@ class MatchedShareGPSampler(GPSampler):
     positive_share : float, default 130/600
         Target share of R with f >= h, in (0, 1).
     **gp_params
-        :class:`~distortion_reliability.sampling.gp.GPSampler`'s parameters except ``random_fraction``,
+        :class:`~distortion_reliability.sampling.gp_sampler.GPSampler`'s parameters except ``random_fraction``,
         which the share rule replaces.
     """
 

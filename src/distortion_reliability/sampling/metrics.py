@@ -18,7 +18,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..errors import ConfigError
-from ..space import Box
+from ..box import Box
 
 
 def coverage(box: Box, sampled_levels: np.ndarray, sampled_labels: np.ndarray, grid_levels: np.ndarray,

@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..gp import GP
 from .acquisition import Straddle
-from .gp import GPSampler
+from .gp_sampler import GPSampler
 
 
 class StraddleSampler(GPSampler):
@@ -24,7 +24,7 @@ class StraddleSampler(GPSampler):
     kappa : float, default 1.96
         Weight of sigma in ``kappa * sigma - |mu - h|``.
     **gp_params
-        :class:`~distortion_reliability.sampling.gp.GPSampler`'s parameters except ``target``,
+        :class:`~distortion_reliability.sampling.gp_sampler.GPSampler`'s parameters except ``target``,
         ``delta`` and ``beta_form``, which the straddle rule does not use.
     """
 

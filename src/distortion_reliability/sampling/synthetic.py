@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from ..space import Box
+from ..box import Box
 
 PAPER_BOX = Box(
     ["scale", "rotation", "translation_x", "translation_y", "darkness", "rain"],

@@ -15,7 +15,7 @@ import numpy as np
 from ..advice import grid_warning
 from ..artifacts import stable_hash
 from ..console import format_count
-from ..space import test_levels, test_set_notice, test_set_settings, test_set_spec
+from ..box import test_levels, test_set_notice, test_set_settings, test_set_spec
 from .base import Estimate, Stage, duration, image_rate
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..console import format_count
 from ..gp import resolve_device
-from ..space import Box
+from ..box import Box
 from .base import Estimate, Stage, duration, image_rate
 
 log = logging.getLogger(__name__)

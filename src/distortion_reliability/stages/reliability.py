@@ -34,7 +34,7 @@ class ReportStage(Stage):
     def estimate(self) -> Estimate:
         if not self.wanted():
             return Estimate(0.0, "reliability map: skipped (report=false, a sweep, or no output folder)")
-        from ..reports.maps import DEFAULT_PROFILE_POINTS, DEFAULT_RESOLUTION
+        from ..reporting.maps import DEFAULT_PROFILE_POINTS, DEFAULT_RESOLUTION
 
         d, n = self.job.bundle.box.d, self.job.bundle.oracle.n
         levels = DEFAULT_RESOLUTION ** 2 * d * (d - 1) // 2 + DEFAULT_PROFILE_POINTS * d
@@ -44,7 +44,7 @@ class ReportStage(Stage):
                                  f"{levels * n / 1e6:.1f} M images at most, {duration(seconds)} (cached levels are free)")
 
     def run(self) -> None:
-        from ..reports.maps import write_reliability_report
+        from ..reporting.maps import write_reliability_report
 
         if not self.wanted():
             return

@@ -172,9 +172,9 @@ class Job:
         return self.result
 
     def _report_files(self) -> list[Path]:
-        """``report.html`` and the reliability map and profile the pipeline drew (reports.html); a report
+        """``report.html`` and the reliability map and profile the pipeline drew (reporting.html); a report
         that cannot be written costs a warning, never the job's result."""
-        from ..reports.html import job_report_files
+        from ..reporting.html import job_report_files
 
         try:
             return job_report_files(self.result, self.cfg, self.info.output_dir, self.run_id, self.info.overrides)

@@ -9,7 +9,7 @@ run layout every reader relies on (reports, predict):
 - ``training_set.csv``: one column per distortion (natural units), then ``f``, ``label``
 - ``rebalanced.csv``: distortions (natural units), ``label``, ``origin`` (real | synthetic)
 - ``smote_gp_proposals.csv`` (smote_gp only): distortions (natural units), ``kept`` (0/1), ``variance``
-- ``report.html`` (reports.html): the job's self-contained report; ``reliability/``: the map and
+- ``report.html`` (reporting.html): the job's self-contained report; ``reliability/``: the map and
   profile (PNG, CSV, Markdown) of a single job (sweeps skip them)
 - ``predictors/<name>/``: one ``mlflow.sklearn`` model per fitted predictor (MLflow tracking only),
   fitted on levels scaled to the unit cube [0, 1]^d by ``space.json``'s lower/upper.

@@ -6,8 +6,8 @@ One row per op (per image when several are given): the original, then the op at
 Command line (the dataset and the distortion space come from the composed Hydra config, so any
 override reaches the sheet)::
 
-    python -m distortion_reliability.reports.contact_sheet --dataset digits --out results/contact_sheet.png
-    python -m distortion_reliability.reports.contact_sheet --dataset cifar10 --data-dir ../shared/data \\
+    python -m distortion_reliability.reporting.contact_sheet --dataset digits --out results/contact_sheet.png
+    python -m distortion_reliability.reporting.contact_sheet --dataset cifar10 --data-dir ../shared/data \\
         --out results/contact_sheet_cifar10.png --index 3 'distortion.ops.1.domain=[0,45]'
 """
 

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import ConfigError
-from ..space import Box
+from ..box import Box
 from .op import DistortionOp, _plain
 
 

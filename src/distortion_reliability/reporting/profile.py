@@ -2,7 +2,7 @@
 
 For each distortion the interval(s) where f ≥ h, in natural units ("rotation ≤ 23°", "scale
 0.84–1.21"), as a table (``reliability_profile.csv``), a Markdown summary and a figure. The levels
-are evaluated by :func:`~distortion_reliability.reports.maps.write_reliability_report` in the same
+are evaluated by :func:`~distortion_reliability.reporting.maps.write_reliability_report` in the same
 oracle call as the map's slices; this module turns their f values into the profile.
 
 **Uncertainty.** f is measured on the N images of D, so each profile point carries its 95 %

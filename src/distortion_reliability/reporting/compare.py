@@ -276,7 +276,7 @@ def _write_markdown(path: Path, a: Side, b: Side, sa: Share, sb: Share, diff, sp
           f"({100 * diff[1]:+.1f} to {100 * diff[2]:+.1f}) |", "",
           f"Share: mean of each run's GP classifier P(reliable) over {SCRAMBLES} × {points // SCRAMBLES:,} "
           "scrambled-Sobol levels of C; interval: GP joint posterior draws of f on 1,024 of them plus the "
-          "integration error between scrambles (see `reports/compare.py`).", "",
+          "integration error between scrambles (see `reporting/compare.py`).", "",
           "## Profiles (each distortion alone, others at identity; P(reliable) ≥ 0.5)", "",
           "| distortion | A (GP) | B (GP) | A (oracle) | B (oracle) |", "|---|---|---|---|---|"]
     frame = pd.read_csv(path.parent / "profiles.csv")
