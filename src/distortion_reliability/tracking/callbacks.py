@@ -39,7 +39,7 @@ class SweepCallback(Callback):
         from ..errors import DistortionReliabilityError
         from . import make_tracker
 
-        _register_sweeper()
+        _register_plugins()
 
         sweep_dir = Path(str(config.hydra.sweep.dir))
         try:
@@ -79,14 +79,17 @@ class SweepCallback(Callback):
         return summary
 
 
-def _register_sweeper() -> None:
-    """Make the project's sweeper (conf/hydra/sweeper/tracked.yaml) known to Hydra, however we were installed.
+def _register_plugins() -> None:
+    """Make the project's sweeper and SLURM launcher known to Hydra, however we were installed.
 
     Hydra finds plugins by listing the folders of the ``hydra_plugins`` package; an editable install
-    (``make install``) serves ours through an import hook that cannot be listed. The sweeper is
-    instantiated right after this callback, so registering the class here is enough.
+    (``make install``) serves ours through an import hook that cannot be listed. Hydra instantiates the
+    sweeper right after this callback, and the sweeper the launcher, so registering the classes here
+    is enough (a clean clone's CI found ``hydra/launcher=slurm`` unknown without it).
     """
     from hydra.core.plugins import Plugins
+    from hydra_plugins.distortion_reliability_slurm import SlurmLauncher
     from hydra_plugins.distortion_reliability_sweeper import TrackedSweeper
 
-    Plugins.instance().register(TrackedSweeper)
+    for plugin in (TrackedSweeper, SlurmLauncher):
+        Plugins.instance().register(plugin)
