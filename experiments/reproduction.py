@@ -21,7 +21,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", default=str(ROOT / "results"))
     args = parser.parse_args()
-    print(f"wrote {write(Path(args.results), ROOT)}")
+    print(f"wrote {write(Path(args.results))}")
 
 
 if __name__ == "__main__":

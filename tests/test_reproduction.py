@@ -167,7 +167,7 @@ def test_commands_are_read_from_the_runs_overrides(tmp_path):
         row["params.tracking.uri"] = f"sqlite:///{ROOT}/mlflow_cifar10_h073.db"
         rows.append(row)
     _write(folder, "table3", rows)
-    lines = document.commands_section(folder, ROOT)
+    lines = document.commands_section(folder)
     assert ("MLFLOW_TRACKING_URI=sqlite:///mlflow_cifar10_h073.db experiments/study.sh table3 cifar10 "
             "dataset.verification_size=2000 h=0.73") in lines
     assert any(line.endswith("study=table3 dataset=cifar10 out=results/cifar10_h0.73") for line in lines)
@@ -180,3 +180,11 @@ def test_the_positive_share_of_r_is_reported_beside_the_papers(tmp_path):
     share = tables.positive_share_rows(tables.paper_runs(tmp_path / "cifar10"), "cifar10")
     assert "| random | 27 (24-30) | 4.5 % | 27 of 600 (4.5 %) | 2 |" in share
     assert "| gp | 330 (300-360) | 55.0 % | 130 of 600 (21.7 %) | 2 |" in share
+
+
+def test_the_commands_name_a_sqlite_store_by_its_file_not_by_a_machines_folder():
+    from distortion_reliability.reproduction.document import _relative_sqlite
+
+    assert _relative_sqlite("sqlite:////work/main/mlflow_mnist_h074.db") == "sqlite:///mlflow_mnist_h074.db"
+    assert _relative_sqlite("sqlite:///mlflow.db") == "sqlite:///mlflow.db"
+    assert _relative_sqlite("http://host:5000") == "http://host:5000"
