@@ -70,20 +70,21 @@ def images_read(work: Path, overrides: list[str]) -> tuple[int, int]:
     """Images of D the grid and the map read, from the run's oracle cache (no evaluation here)."""
     import numpy as np
 
-    from distortion_reliability import pipeline
+    from distortion_reliability.config import compose_config
     from distortion_reliability.reporting.maps import SpaceSpec, report_levels
+    from distortion_reliability.stages import GridStage, Job, OracleStage
 
-    cfg = pipeline.compose_config([f"cache_dir={work / 'cache'}", "progress=false", *overrides])
-    bundle = pipeline.build_oracle(cfg)
-    oracle = bundle.oracle
+    cfg = compose_config([f"cache_dir={work / 'cache'}", "progress=false", *overrides])
+    job = Job.from_config(cfg)
+    oracle = OracleStage(job).load().oracle  # T from the run's cache: nothing is trained or evaluated here
 
     def read(levels) -> int:
         unique = {oracle.cache.level_key(lv): lv for lv in np.asarray(levels, float)}
         counts = [oracle.cache.get(lv, oracle.n, key) for key, lv in unique.items()]
         return sum(c.n_evaluated for c in counts if c is not None)
 
-    grid = read(bundle.box.grid(int(cfg.grid.points_per_dim)))
-    blocks, _ = report_levels(SpaceSpec.from_any(pipeline.build_components(cfg).space))
+    grid = read(GridStage(job).levels)
+    blocks, _ = report_levels(SpaceSpec.from_any(job.space))
     return grid, read(np.vstack(blocks))
 
 
