@@ -38,6 +38,23 @@ def test_emulated_bf16_is_named_in_the_line():
     assert line.startswith("oracle: precision auto -> fp32") and "bf16 is emulated here, 9.4x slower" in line
 
 
+def test_slow_bf16_on_a_cpu_with_native_bf16_is_not_called_emulated(tmp_path):
+    """ResNet-20 ran 8.8x slower in bf16 on an AVX-512-BF16 EPYC: slow there, but not emulated."""
+    from distortion_reliability.precision import bf16_native
+
+    native = {"flags": ["avx2", "avx512f", "avx512_bf16"], "onednn_max_isa": ""}
+    capped = {**native, "onednn_max_isa": "AVX2"}
+    assert bf16_native(native) is True and bf16_native(capped) is False
+    assert bf16_native({"flags": ["avx2"]}) is False and bf16_native({"gpu": "H100"}) is None
+
+    def line(kind):
+        measure = lambda: ({"fp32": M(1000, 0), "bf16": M(114, None)}, Probe((0.9,), 100))  # noqa: E731
+        return decide({"model": "m", "machine": kind}, 500, tmp_path, measure).describe()
+
+    assert "bf16 8.8x slower" in line(native) and "emulated" not in line(native)
+    assert "bf16 is emulated here, 8.8x slower" in line(capped)
+
+
 def test_allowed_flips_is_half_the_binomial_sd_of_f_summed_over_the_probe():
     probe = Probe((0.9, 0.5, 1.0), images_per_level=128)
     expected = 0.5 * 128 * (math.sqrt(0.09 / 6000) + math.sqrt(0.25 / 6000))

@@ -82,6 +82,7 @@ class Decision:
     allowed_flips: float
     probe_pairs: int
     cached: bool = False
+    bf16_native: bool | None = None   # from the machine kind; None: not known (a GPU, another OS)
 
     def agrees(self, name: str) -> bool:
         flips = self.measurements[name].flips
@@ -96,9 +97,9 @@ class Decision:
             notes.append(f"{best / ref:.1f}x torch fp32")
         bf16 = rates.get("bf16")
         if bf16 and ref and self.choice != "bf16":
-            if bf16 * 2 < ref:  # native bf16 is never half as fast as fp32; emulated bf16 is 5-10x slower
+            if bf16 * 2 < ref and self.bf16_native is not True:  # emulated bf16 is 5-10x slower
                 notes.append(f"bf16 is emulated here, {ref / bf16:.1f}x slower")
-            elif bf16 < ref:
+            elif bf16 < ref:  # native bf16 can be slower too (ResNet-20's small convolutions: 8.8x)
                 notes.append(f"bf16 {ref / bf16:.1f}x slower")
             elif not self.agrees("bf16"):
                 flips = self.measurements["bf16"].flips
@@ -194,7 +195,23 @@ def decide(about: Mapping[str, Any], n: int, cache_dir: str | Path | None,
         store.put(key, *found, about=about)
     measurements, probe = found
     decision = choose(measurements, probe.allowed_flips(n), probe.images_per_level * len(probe.accuracy))
-    return Decision(decision.choice, decision.measurements, decision.allowed_flips, decision.probe_pairs, cached)
+    return Decision(decision.choice, decision.measurements, decision.allowed_flips, decision.probe_pairs, cached,
+                    bf16_native(about.get("machine", {})))
+
+
+#: oneDNN ISA ceilings that leave out native bf16 (``ONEDNN_MAX_CPU_ISA``; AVX512_CORE_BF16 and up keep it).
+_NO_BF16_ISAS = {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI"}
+
+
+def bf16_native(kind: Mapping[str, Any]) -> bool | None:
+    """Whether this CPU runs bf16 natively (AVX-512-BF16 or AMX, not capped by ``ONEDNN_MAX_CPU_ISA``).
+
+    None where the machine kind does not say (a GPU, or no ``/proc/cpuinfo``).
+    """
+    if "gpu" in kind or not kind.get("flags"):
+        return None
+    has = bool({"avx512_bf16", "amx_bf16"} & set(kind["flags"]))
+    return has and str(kind.get("onednn_max_isa", "")).upper() not in _NO_BF16_ISAS
 
 
 def summarise(names: Sequence[str], decision: Decision) -> str:
