@@ -88,6 +88,10 @@ def test_table3_means_stds_seeds_and_paper_values(table3):
     assert t.loc[t["best"], ["sampler", "imbalance"]].values.tolist() == [["gp", "smote_gp"]]
     md = (table3.out_dir / "table3.md").read_text()
     assert "**0.7100 ± 0.0100**" in md and "**0.6635**" in md
+    # the heading names the setting, so tables at two h of one dataset never read alike
+    assert md.splitlines()[0].startswith("# Table 3 — MNIST (mnist, lenet5, h = 0.9")
+    assert (table3.out_dir / "table3_predictors.md").read_text().splitlines()[0] == \
+        "# Table 3 per distortion-classifier — MNIST (mnist, lenet5, h = 0.9)"
     tex = (table3.out_dir / "table3.tex").read_text()
     assert r"\textbf{0.7100 $\pm$ 0.0100}" in tex and r"\toprule" in tex
 

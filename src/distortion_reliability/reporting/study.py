@@ -90,6 +90,7 @@ def report_study(study: str, dataset: str, out_dir: str | Path | None = None, fr
 
     table_name = study if study in PAPER_TABLES else None
     t = tables.build_cell_table(df, sweep, dataset, table=table_name)
+    t.setting = figures.setting_label(df, dataset)  # the table's title tells settings apart too
     rep.table = t
     paths = tables.write_table(t, out, stem=table_name or f"{study}_table")
     rep.files += list(paths.values())

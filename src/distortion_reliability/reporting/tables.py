@@ -85,10 +85,17 @@ class CellTable:
     dataset: str
     has_paper: bool
     study: str = ""
+    setting: str = ""   # "fashion_mnist, small_cnn, h = 0.54, N = 500" (figures.setting_label), when known
 
     @property
     def title(self) -> str:
         return TABLE_TITLES.get(self.name, self.name)
+
+    @property
+    def subject(self) -> str:
+        """The dataset's label and the setting: two h of one dataset never read alike."""
+        label = DATASET_LABELS.get(self.dataset, self.dataset)
+        return label + (f" ({self.setting})" if self.setting else "")
 
 
 def _stats(values: pd.Series) -> tuple[float, float, int]:
@@ -277,7 +284,7 @@ def write_table(t: CellTable, out_dir: str | Path, stem: str | None = None) -> d
     t.frame.to_csv(out / f"{stem}.csv", index=False)
     paths["csv"] = out / f"{stem}.csv"
     header, rows = _display_rows(t, ("**", "**"))
-    md = f"# {t.title} — {DATASET_LABELS.get(t.dataset, t.dataset)}\n\n{caption(t)}\n\n" + markdown_table(header, rows)
+    md = f"# {t.title} — {t.subject}\n\n{caption(t)}\n\n" + markdown_table(header, rows)
     md += "\n## Missing or incomplete cells\n\n" + missing_markdown(t)
     (out / f"{stem}.md").write_text(md)
     paths["md"] = out / f"{stem}.md"
@@ -287,7 +294,7 @@ def write_table(t: CellTable, out_dir: str | Path, stem: str | None = None) -> d
     paths["tex"] = out / f"{stem}.tex"
     t.predictors.to_csv(out / f"{stem}_predictors.csv", index=False)
     (out / f"{stem}_predictors.md").write_text(
-        f"# {t.title} per distortion-classifier — {DATASET_LABELS.get(t.dataset, t.dataset)}\n\n"
+        f"# {t.title} per distortion-classifier — {t.subject}\n\n"
         "F1 of each distortion-classifier (mean over seeds), and precision / recall averaged over the five; "
         "best of each column in bold. Standard deviations and balanced accuracy per predictor: "
         f"`{stem}_predictors.csv`.\n\n" + predictor_markdown(t))
