@@ -286,7 +286,7 @@ def figure10(df: pd.DataFrame, fetch: Fetch, out_dir: str | Path, dataset: str =
             if k > 0 and len(synth_e[title]):
                 ax.scatter(*synth_e[title].T, s=5, c=POINT_COLORS["synthetic"], label=f"synthetic {kind}", alpha=0.7)
             nsyn = 0 if k == 0 else len(synth[title])
-            ax.set_title(title + (f" ({nsyn} synthetic {kind} shown)" if k else
+            ax.set_title(title + (f" ({nsyn} synthetic)" if k else  # the class: in the legend and suptitle
                                   f" ({int(real_y.sum())} pos / {len(real_y)})"))
             ax.set_xticks([]), ax.set_yticks([])
             ax.grid(False)
