@@ -163,13 +163,14 @@ def test_commands_are_read_from_the_runs_overrides(tmp_path):
     for i, (sampler, seed) in enumerate((("random", 0), ("gp", 1))):
         row = _run(i, sampler, "smote", seed, 0.5)
         row["tags.overrides"] = (f"sampler={sampler} imbalance=smote seed={seed} study=table3 dataset=cifar10 "
-                                 "data_dir=../shared/data progress=False dataset.verification_size=2000 h=0.73")
+                                 "data_dir=../shared/data progress=False dataset.verification_size=2000 h=0.73 "
+                                 'study_sweep.h.cifar10="0.7,0.73"')
         row["params.tracking.uri"] = f"sqlite:///{ROOT}/mlflow_cifar10_h073.db"
         rows.append(row)
     _write(folder, "table3", rows)
     lines = document.commands_section(folder)
     assert ("MLFLOW_TRACKING_URI=sqlite:///mlflow_cifar10_h073.db experiments/study.sh table3 cifar10 "
-            "dataset.verification_size=2000 h=0.73") in lines
+            "dataset.verification_size=2000 h=0.73 'study_sweep.h.cifar10=\"0.7,0.73\"'") in lines  # quoted for the shell
     assert any(line.endswith("study=table3 dataset=cifar10 out=results/cifar10_h0.73") for line in lines)
 
 

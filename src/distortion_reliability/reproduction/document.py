@@ -7,6 +7,7 @@ deduplicated (``stats.dedupe``) and judged with intervals (``claims``, ``ablatio
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 import pandas as pd
@@ -54,7 +55,7 @@ def commands_section(folder: Path) -> list[str]:
         env = f"MLFLOW_TRACKING_URI={_relative_sqlite(str(uri[0]))} " if len(uri) else ""
         if study == "table3":
             common_extra = [o for o in extra if not o.startswith("dataset=")]
-        lines += [f"{env}experiments/study.sh {study} {name} {' '.join(extra)}".rstrip(),
+        lines += [f"{env}experiments/study.sh {study} {name} {' '.join(shlex.quote(o) for o in extra)}".rstrip(),
                   f"{env}.venv/bin/python -m distortion_reliability.report study={study} dataset={name}{out}"]
     profile = folder / "map" / "reliability_profile.md"
     if profile.is_file():
