@@ -20,6 +20,20 @@ torch.set_num_threads(1)
 threadpool_limits(1)
 
 
+def as_a_user_runs_it(env: dict[str, str]) -> dict[str, str]:
+    """``env`` for a subprocess that runs the installed package as a user does, without PYTHONPATH.
+
+    PYTHONPATH=src hid that Hydra cannot list an editable install's plugins (``hydra/launcher=slurm``
+    was unknown); only where the venv holds another checkout does this one's ``src`` go first.
+    """
+    import distortion_reliability
+
+    env = {k: v for k, v in env.items() if k != "PYTHONPATH"}
+    if not Path(distortion_reliability.__file__).resolve().is_relative_to(REPO):
+        env["PYTHONPATH"] = str(REPO / "src")
+    return env
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """The verified real data folder; skips the test when it is absent."""

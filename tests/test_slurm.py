@@ -56,15 +56,12 @@ def work(cluster, tmp_path_factory):
     root = tmp_path_factory.mktemp("slurm")
     (root / "run.py").symlink_to(REPO / "run.py")
     (root / "conf").symlink_to(REPO / "conf")
-    import distortion_reliability
+    from conftest import as_a_user_runs_it
 
-    # The installed package, as a user runs it (an editable install's Hydra plugins cannot be listed,
-    # which PYTHONPATH=src used to hide); PYTHONPATH only where the venv holds another checkout.
-    installed_here = Path(distortion_reliability.__file__).resolve().is_relative_to(REPO)
-    env = {**cluster, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-           "PYTHONPATH": "" if installed_here else str(REPO / "src"),
-           "DR_CACHE_DIR": str(root / "cache"), "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
-           "OMP_NUM_THREADS": "1", "DR_STATUS_INTERVAL": "2"}
+    env = as_a_user_runs_it({**cluster, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+                             "DR_CACHE_DIR": str(root / "cache"),
+                             "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
+                             "OMP_NUM_THREADS": "1", "DR_STATUS_INTERVAL": "2"})
     return root, env
 
 

@@ -60,16 +60,10 @@ def test_no_sbatch_on_this_machine_is_one_error_line(tmp_path):
     from pathlib import Path
 
     repo = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "PATH": str(Path(sys.executable).parent) + ":/usr/bin/no-such-dir",
-           "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
-    # As a user runs it: the installed package, no PYTHONPATH (an editable install's plugins are not
-    # listable by Hydra). Only where the venv holds another checkout do we point at this one.
-    import distortion_reliability
+    from conftest import as_a_user_runs_it
 
-    if not Path(distortion_reliability.__file__).resolve().is_relative_to(repo):
-        env["PYTHONPATH"] = str(repo / "src")
-    else:
-        env.pop("PYTHONPATH", None)
+    env = as_a_user_runs_it({**os.environ, "PATH": str(Path(sys.executable).parent) + ":/usr/bin/no-such-dir",
+                             "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"})
     env.pop("SLURM_CONF", None)
     done = subprocess.run([sys.executable, str(repo / "run.py"), "-m", "seed=0", "hydra/launcher=slurm"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)

@@ -32,10 +32,10 @@ def result_folders(results: Path) -> list[str]:
     return sorted(set(found) | set(DATASETS), key=lambda n: (order.get(dataset_name(n), 99), n))
 
 
-
 def _relative_sqlite(uri: str) -> str:
     """A SQLite store by its file name, run from the repository: no machine's absolute folder in the commands."""
     return f"sqlite:///{Path(uri[len('sqlite:///'):]).name}" if uri.startswith("sqlite:///") else uri
+
 
 def commands_section(folder: Path) -> list[str]:
     """The exact commands behind this folder's numbers, read from the runs' own overrides."""

@@ -40,7 +40,8 @@ SCOPE_NOTES = """How each setting was chosen, and why our numbers differ from th
   reliable class, inside Appendix A's 2-6 %: measured on the grid at h = 0.4-0.8, see conf/dataset/digits.yaml).
 - **Ablations** (the paper's Figures 7-9, run there on CIFAR-10): v and I on digits, on MNIST at h = 0.74, on
   Fashion-MNIST at h = 0.54 and on CIFAR-10 at h = 0.73 (v also at 0.85); h (Figure 9) on digits, on
-  Fashion-MNIST (0.44-0.64) and on CIFAR-10 narrowed to h = 0.73, 0.80, 0.85 (in `results/cifar10/`); not on MNIST, where it needs four more N = 6,000 grids and twelve GP runs.
+  Fashion-MNIST (0.44-0.64) and on CIFAR-10 narrowed to h = 0.73, 0.80, 0.85 (in `results/cifar10/`); not on
+  MNIST, where it needs four more N = 6,000 grids and twelve GP runs.
 - **The paper's imbalance.** Our GP sampler's R is 30-64 % positive where the paper's Figure 6 shows 130 of
   600 (22 %) on CIFAR-10 (the only count its text gives); random sampling's 0-4 % is at or below the paper's
   27 of 600 (4.5 %). The `matched` study tests claim (b) where R holds the paper's share: sampler
@@ -51,6 +52,6 @@ SCOPE_NOTES = """How each setting was chosen, and why our numbers differ from th
   earlier runs (relabelling its grid at N = 2,000 plus three GP runs: ~1.5 h on this CPU).
 - **Counting.** Runs are deduplicated by what they computed (training set, method and its settings, seed):
   `table3` and `ours` both hold GP + SMOTE-GP, and the GP classifier's F1 is one number per training set.
-- **Our additions.** `ours` ran in full (gp, gp_sqrt, straddle, gp_batch) on digits and Fashion-MNIST (h = 0.54); on MNIST and CIFAR-10 only
-  with the paper's GP sampler (`sampler=gp`: each other sampler costs three ~10-15 min runs per setting), which
+- **Our additions.** `ours` ran in full (gp, gp_sqrt, straddle, gp_batch) on digits and Fashion-MNIST
+  (h = 0.54); on MNIST and CIFAR-10 only with the paper's GP sampler (`sampler=gp`: each other sampler costs three ~10-15 min runs per setting), which
   still compares the GP classifier with the five predictors on the same training sets."""
