@@ -189,3 +189,19 @@ def test_the_commands_name_a_sqlite_store_by_its_file_not_by_a_machines_folder()
     assert _relative_sqlite("sqlite:////work/main/mlflow_mnist_h074.db") == "sqlite:///mlflow_mnist_h074.db"
     assert _relative_sqlite("sqlite:///mlflow.db") == "sqlite:///mlflow.db"
     assert _relative_sqlite("http://host:5000") == "http://host:5000"
+
+
+def test_a_folder_name_says_its_dataset_h_and_verification_size(tmp_path):
+    assert tables.folder_setting("cifar10") == ("cifar10", None, None)
+    assert tables.folder_setting("cifar10_h0.73") == ("cifar10", 0.73, None)
+    assert tables.folder_setting("cifar10_n5000") == ("cifar10", None, 5000)
+    assert tables.folder_setting("fashion_mnist_h0.54_n6000") == ("fashion_mnist", 0.54, 6000)
+    assert tables.dataset_name("fashion_mnist_h0.54") == "fashion_mnist"
+    assert document.folder_title("cifar10_n5000") == "cifar10 at N = 5,000 (the paper's)"
+    assert document.folder_title("mnist_h0.74").startswith("mnist at h = 0.74 ")
+    assert document.folder_title("digits") == "digits"
+    # a folder at another N sorts beside its dataset, not after every dataset as an unknown name
+    for name in ("cifar10_n5000", "zzz", "mnist_h0.74"):
+        _write(tmp_path / name, "table3", [_run(0, "gp", "smote", 0, 0.5)])
+    assert document.result_folders(tmp_path) == ["digits", "mnist", "mnist_h0.74", "fashion_mnist", "cifar10",
+                                                  "cifar10_n5000", "zzz"]

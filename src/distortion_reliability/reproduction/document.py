@@ -15,8 +15,8 @@ import pandas as pd
 from .ablations import ablation_section
 from .claims import claim_a, claim_b, claim_c, matched_section, ours_section
 from .scope import SCOPE_NOTES
-from .tables import (cost_at_paper_n, dataset_name, load_study, paper_runs, paper_table, positive_share_rows,
-                     setting_lines)
+from .tables import (PAPER_N, cost_at_paper_n, dataset_name, folder_setting, load_study, paper_runs, paper_table,
+                     positive_share_rows, setting_lines)
 
 #: Datasets in the paper's order; a folder like ``mnist_h0.74`` (the same studies at another h, its
 #: own MLflow store) follows its dataset.
@@ -82,12 +82,18 @@ def claims_lines(runs: pd.DataFrame) -> list[str]:
     return out + [""]
 
 
+def folder_title(folder_name: str) -> str:
+    """What sets a folder apart from its dataset's paper setting, in words."""
+    dataset, h, n = folder_setting(folder_name)
+    parts = ([f"h = {h:g} (the grid's positive share nearer Appendix A's)"] if h is not None else []) + \
+        ([f"N = {n:,}" + (" (the paper's)" if n == PAPER_N.get(dataset) else "")] if n is not None else [])
+    return f"{dataset} at {', '.join(parts)}" if parts else dataset
+
+
 def folder_section(results: Path, folder_name: str) -> list[str]:
     folder = results / folder_name
     dataset = dataset_name(folder_name)
-    title = folder_name if folder_name == dataset else \
-        f"{dataset} at h = {folder_name.split('_h')[1]} (the grid's positive share nearer Appendix A's)"
-    out = [f"## {title}", ""]
+    out = [f"## {folder_title(folder_name)}", ""]
     runs = paper_runs(folder)
     matched = paper_runs(folder, ("matched",))
     if runs.empty and matched.empty:

@@ -7,6 +7,7 @@ beside the paper's (Figure 6 gives a count for CIFAR-10 only: 27 and 130 of 600)
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +28,20 @@ PAPER_N = {"mnist": 6000, "fashion_mnist": 6000, "cifar10": 5000}
 SAMPLER_LABELS = {"random": "Random", "gp": "GP-based"}
 
 
+#: A results folder: ``<dataset>``, optionally at another h (``_h0.73``) and/or verification size (``_n5000``).
+_FOLDER = re.compile(r"^(?P<dataset>.+?)(?:_h(?P<h>\d+(?:\.\d+)?))?(?:_n(?P<n>\d+))?$")
+
+
+def folder_setting(folder: str) -> tuple[str, float | None, int | None]:
+    """``cifar10_h0.73`` -> ``("cifar10", 0.73, None)``; ``cifar10_n5000`` -> ``("cifar10", None, 5000)``."""
+    match = _FOLDER.match(folder)
+    h, n = match["h"], match["n"]
+    return match["dataset"], (float(h) if h else None), (int(n) if n else None)
+
+
 def dataset_name(folder: str) -> str:
-    """``cifar10_h0.73`` -> ``cifar10``: a folder holds one dataset, perhaps at another h."""
-    return folder.split("_h")[0]
+    """``cifar10_h0.73`` -> ``cifar10``: a folder holds one dataset, perhaps at another h or N."""
+    return folder_setting(folder)[0]
 
 
 def load_study(folder: Path, study: str) -> pd.DataFrame | None:
@@ -172,5 +184,5 @@ def cost_at_paper_n(runs: pd.DataFrame, dataset: str) -> list[str]:
             f"studies on this machine (measured at N = {int(n.iloc[0]):,}: {now / 3600:.1f} h)"]
 
 
-__all__ = ["METHOD", "cost_at_paper_n", "PAPER_STUDIES", "load_study", "paper_runs", "paper_table", "positive_share_rows",
+__all__ = ["METHOD", "cost_at_paper_n", "dataset_name", "folder_setting", "PAPER_STUDIES", "load_study", "paper_runs", "paper_table", "positive_share_rows",
            "setting_lines", "training_sets"]
