@@ -183,6 +183,17 @@ def test_the_positive_share_of_r_is_reported_beside_the_papers(tmp_path):
     assert "| gp | 330 (300-360) | 55.0 % | 130 of 600 (21.7 %) | 2 |" in share
 
 
+def test_the_matched_sampler_sits_beside_the_papers_gp_count_it_targets(tmp_path):
+    rows = [_run(i, "gp_matched", m, seed, 0.5, positives=130, study="matched")
+            for i, (m, seed) in enumerate((("smote", 0), ("smote_gp", 0), ("smote", 1)))]
+    for dataset in ("cifar10", "mnist"):
+        _write(tmp_path / dataset, "matched", rows)
+        share = tables.positive_share_rows(tables.paper_runs(tmp_path / dataset, ("matched",)), dataset)
+        assert "| gp_matched | 130 (130-130) | 21.7 % | the target: 130 of 600 (21.7 %), " in share[2]
+    assert "its GP sampler's here" in tables.positive_share_rows(
+        tables.paper_runs(tmp_path / "cifar10", ("matched",)), "cifar10")[2]
+
+
 def test_the_commands_name_a_sqlite_store_by_its_file_not_by_a_machines_folder():
     from distortion_reliability.reproduction.document import _relative_sqlite
 
