@@ -20,13 +20,14 @@ SCOPE_NOTES = """How each setting was chosen, and why our numbers differ from th
   2-core CPU. At the paper's N = 5,000 and h = 0.85, Table 3, then `sampling` (Figure 6) and `ablation_budget`
   (Figure 8) were started (`MLFLOW_TRACKING_URI=sqlite:///mlflow_cifar10_n5000.db experiments/study.sh table3
   cifar10 tracking.log_models=False`, the same for the other two; results to `results/cifar10_n5000/`; the oracle
-  caches every level it reads, so the same commands resume where a stop left them); measured so far with two workers (bf16, ~2,000 images/s each):
-  the grid 43 min with both workers labelling it (51 of 4,096 levels reliable, 1.2 %; 62 at N = 2,000), each
-  600-level sampler run 42 min (every level read in full: R keeps f), random sampling 0 and 1 positives in 600
-  (seeds 0, 1). Estimated for the rest, from those times: Table 3's other four training sets ~1.5 h, `sampling`'s
-  nine other GP-family runs ~3.4 h, Figure 8 at the paper's h and N (`ablation_budget`, levels 601-1,000 of
-  three GP runs) ~0.8 h: ~5.7 h on two workers. The per-setting estimates below, scaled from the N = 2,000
-  stage times, undercount the grid (26 min) and each training set (~24 min): measure, not scale.
+  caches every level it reads, so the same commands resume where a stop left them); measured so far with two
+  workers (bf16, ~2,000 images/s each): the grid 43 min with both workers labelling it (51 of 4,096 levels
+  reliable, 1.2 %; 62 at N = 2,000), each 600-level sampler run 42 min (every level read in full: R keeps f),
+  random sampling 0 and 1 positives in 600 (seeds 0, 1). Estimated for the rest, from those times: Table 3's other
+  four training sets ~1.5 h, `sampling`'s nine other GP-family runs ~3.4 h, Figure 8 at the paper's h and N
+  (`ablation_budget`, levels 601-1,000 of three GP runs) ~0.8 h: ~5.7 h on two workers. The per-setting estimates
+  below, scaled from the N = 2,000 stage times, undercount the grid (26 min) and each training set (~24 min):
+  measure, not scale.
 - **Fashion-MNIST at N = 500** (`dataset.verification_size=500`, not the paper's 6,000; each section gives the
   estimated cost at 6,000), with the project's small CNN (`model=auto`, 8 epochs on the 60,000 training images;
   clean accuracy on D 0.926, against the paper's 0.9908; an earlier training of the same config gave 0.916,
@@ -60,6 +61,6 @@ SCOPE_NOTES = """How each setting was chosen, and why our numbers differ from th
   bf16 as the other CIFAR-10 studies ran, has the same 211 reliable levels).
 - **Counting.** Runs are deduplicated by what they computed (training set, method and its settings, seed):
   `table3` and `ours` both hold GP + SMOTE-GP, and the GP classifier's F1 is one number per training set.
-- **Our additions.** `ours` ran in full (gp, gp_sqrt, straddle, gp_batch) on digits and Fashion-MNIST
-  (h = 0.54); on MNIST and CIFAR-10 only with the paper's GP sampler (`sampler=gp`: each other sampler costs three ~10-15 min runs per setting), which
-  still compares the GP classifier with the five predictors on the same training sets."""
+- **Our additions.** `ours` ran in full (gp, gp_sqrt, straddle, gp_batch) on digits and Fashion-MNIST (h = 0.54);
+  on MNIST and CIFAR-10 only with the paper's GP sampler (`sampler=gp`: each other sampler costs three ~10-15 min
+  runs per setting), which still compares the GP classifier with the five predictors on the same training sets."""

@@ -194,5 +194,5 @@ def cost_at_paper_n(runs: pd.DataFrame, dataset: str) -> list[str]:
             f"studies on this machine (measured at N = {int(n.iloc[0]):,}: {now / 3600:.1f} h)"]
 
 
-__all__ = ["METHOD", "cost_at_paper_n", "dataset_name", "folder_setting", "PAPER_STUDIES", "load_study", "paper_runs", "paper_table", "positive_share_rows",
-           "setting_lines", "training_sets"]
+__all__ = ["METHOD", "cost_at_paper_n", "dataset_name", "folder_setting", "PAPER_STUDIES", "load_study", "paper_runs",
+           "paper_table", "positive_share_rows", "setting_lines", "training_sets"]
