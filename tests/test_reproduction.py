@@ -216,3 +216,37 @@ def test_a_folder_name_says_its_dataset_h_and_verification_size(tmp_path):
         _write(tmp_path / name, "table3", [_run(0, "gp", "smote", 0, 0.5)])
     assert document.result_folders(tmp_path) == ["digits", "mnist", "mnist_h0.74", "fashion_mnist", "cifar10",
                                                   "cifar10_n5000", "zzz"]
+
+
+def test_stage_times_name_the_precision_the_oracle_ran_in():
+    # `auto` chose bf16 at CIFAR-10 N = 2,000 and onnxruntime at 5,000: times scaled across them mislead
+    rows = [_run(i, "gp", "smote", i, 0.5, **{"oracle.precision": "auto"}) for i in range(2)]
+    runs = pd.DataFrame(rows)
+    assert tables.oracle_precision(runs) == "not recorded"
+    runs["tags.oracle_precision"] = ["bf16", "bf16"]
+    assert tables.oracle_precision(runs) == "bf16"
+    assert "oracle precision bf16" in tables.setting_lines(runs)[0]
+    explicit = pd.DataFrame([_run(0, "gp", "smote", 0, 0.5, **{"oracle.precision": "fp32"})])
+    assert tables.oracle_precision(explicit) == "fp32"
+    timed = runs.assign(**{"metrics.n_verification": 2000, "metrics.seconds_sampling": 700.0,
+                           "metrics.seconds_gp_overhead": 50.0, "metrics.seconds_grid_labelling": 600.0,
+                           "metrics.seconds_rebalancing": 1.0, "metrics.seconds_predictors": 2.0})
+    (line,) = tables.cost_at_paper_n(timed, "cifar10")
+    assert "grid 25 min" in line and "in the same precision (bf16)" in line
+
+
+def test_a_study_run_in_another_precision_says_so_beside_its_section(tmp_path):
+    # MNIST h = 0.74: `matched` ran with auto -> onnxruntime, the other studies with bf16
+    folder = tmp_path / "mnist_h0.74"
+    _write(folder, "table3", [_run(i, "gp", m, 0, 0.5, **{"oracle.precision": "bf16"})
+                              for i, m in enumerate(("smote", "smote_gp"))])
+    matched = [_run(10 + i, "gp_matched", m, 0, 0.5, study="matched", **{"oracle.precision": "auto"})
+               for i, m in enumerate(("smote", "smote_gp"))]
+    for row in matched:
+        row.update({"tags.oracle_precision": "onnxruntime", "metrics.clean_accuracy": 0.9885})
+    _write(folder, "matched", matched)
+    text = "\n".join(document.folder_section(tmp_path, "mnist_h0.74"))
+    assert ("another precision than the studies above (onnxruntime: clean accuracy 0.9885, 100 reliable grid "
+            "levels; above, bf16: clean accuracy 0.9900") in text
+    _write(folder, "matched", [dict(r, **{"tags.oracle_precision": "bf16"}) for r in matched])
+    assert "another precision" not in "\n".join(document.folder_section(tmp_path, "mnist_h0.74"))

@@ -15,8 +15,8 @@ import pandas as pd
 from .ablations import ablation_section
 from .claims import claim_a, claim_b, claim_c, matched_section, ours_section
 from .scope import SCOPE_NOTES
-from .tables import (PAPER_N, cost_at_paper_n, dataset_name, folder_setting, load_study, paper_runs, paper_table,
-                     positive_share_rows, setting_lines)
+from .tables import (PAPER_N, cost_at_paper_n, dataset_name, folder_setting, load_study, oracle_precision, paper_runs,
+                     paper_table, positive_share_rows, setting_lines)
 
 #: Datasets in the paper's order; a folder like ``mnist_h0.74`` (the same studies at another h, its
 #: own MLflow store) follows its dataset.
@@ -90,6 +90,24 @@ def folder_title(folder_name: str) -> str:
     return f"{dataset} at {', '.join(parts)}" if parts else dataset
 
 
+def precision_differs(study: pd.DataFrame, others: pd.DataFrame) -> list[str]:
+    """A line where a study's oracle ran in another precision than the folder's other studies.
+
+    Its own comparisons stay paired (one grid, one oracle), but its grid and clean accuracy may
+    differ from the setting line above by a few flipped predictions: say so, with both.
+    """
+    if others.empty or oracle_precision(study) == oracle_precision(others):
+        return []
+
+    def summary(runs: pd.DataFrame) -> str:
+        first = runs.iloc[0]
+        return (f"{oracle_precision(runs)}: clean accuracy {first['metrics.clean_accuracy']:.4f}, "
+                f"{int(first['metrics.grid_positive'])} reliable grid levels")
+
+    return [f"- this study's oracle ran in another precision than the studies above ({summary(study)}; "
+            f"above, {summary(others)}); its SMOTE-GP and SMOTE runs share one grid and one oracle.", ""]
+
+
 def folder_section(results: Path, folder_name: str) -> list[str]:
     folder = results / folder_name
     dataset = dataset_name(folder_name)
@@ -111,7 +129,7 @@ def folder_section(results: Path, folder_name: str) -> list[str]:
         out += ["### Our additions (samplers and a predictor beyond the paper)", ""] + ours_section(runs) + [""]
     if not matched.empty:
         out += ["### Claim (b) at the paper's imbalance (`matched`: sampler `gp_matched`)", ""]
-        out += matched_section(matched, dataset) + [""]
+        out += precision_differs(matched, runs) + matched_section(matched, dataset) + [""]
     out += ["### Ablations (the paper's Section 4.4, Figures 7-9; the paper ran them on CIFAR-10)", ""]
     out += ablation_section(folder, dataset)
     profile = folder / "map" / "reliability_profile.md"

@@ -140,6 +140,20 @@ def paper_table(runs: pd.DataFrame, table: str, dataset: str) -> list[str]:
     return [*rows, "", note]
 
 
+def oracle_precision(runs: pd.DataFrame) -> str:
+    """The precision the oracle ran in: the effective one (tag) where recorded, else the configured one.
+
+    Stage times are only comparable at one precision: `auto` may choose bf16 on one verification set
+    and an exact backend on another (its probe counts flipped predictions on D itself).
+    """
+    for col in ("tags.oracle_precision", "params.oracle.precision"):
+        values = runs[col].dropna().astype(str).unique() if col in runs else []
+        values = [v for v in values if v and v != "auto"]
+        if len(values):
+            return " / ".join(sorted(values))
+    return "not recorded"
+
+
 def setting_lines(runs: pd.DataFrame) -> list[str]:
     """Model, h, N, T's clean accuracy, the grid's positive share and the stage times of this folder."""
     first = runs.iloc[0]
@@ -147,7 +161,8 @@ def setting_lines(runs: pd.DataFrame) -> list[str]:
     n = first.get("metrics.n_verification", float("nan"))
     n = int(n) if np.isfinite(n) else "the whole held-out split"
     lines = [f"- model `{first['tags.model']}`, h = {first['tags.h']}, verification set N = {n}, "
-             f"T's clean accuracy on D = {first['metrics.clean_accuracy']:.4f}",
+             f"T's clean accuracy on D = {first['metrics.clean_accuracy']:.4f}, oracle precision "
+             f"{oracle_precision(runs)}",
              f"- grid (Appendix A style): {grid_pos} positive / {grid_neg} negative of {grid_pos + grid_neg} "
              f"({100 * grid_pos / (grid_pos + grid_neg):.1f} % reliable)"]
     secs = {}
@@ -191,8 +206,9 @@ def cost_at_paper_n(runs: pd.DataFrame, dataset: str) -> list[str]:
             f"x {ratio:.1f} (proportional to N), GP overhead and per-job fitting unchanged: the grid "
             f"{grid * ratio / 60:.0f} min, the {len(sets)} training sets {float(((sampling - overhead).clip(lower=0) * ratio + overhead).sum()) / 60:.0f} min, "
             f"{len(runs)} jobs' rebalancing and fitting {per_job * len(runs) / 60:.0f} min: {then / 3600:.1f} h for these "
-            f"studies on this machine (measured at N = {int(n.iloc[0]):,}: {now / 3600:.1f} h)"]
+            f"studies on this machine (measured at N = {int(n.iloc[0]):,}: {now / 3600:.1f} h), if the oracle runs in "
+            f"the same precision ({oracle_precision(runs)}); `precision=auto` may choose another on a larger D"]
 
 
-__all__ = ["METHOD", "cost_at_paper_n", "dataset_name", "folder_setting", "PAPER_STUDIES", "load_study", "paper_runs",
-           "paper_table", "positive_share_rows", "setting_lines", "training_sets"]
+__all__ = ["METHOD", "cost_at_paper_n", "dataset_name", "folder_setting", "oracle_precision", "PAPER_STUDIES",
+           "load_study", "paper_runs", "paper_table", "positive_share_rows", "setting_lines", "training_sets"]
