@@ -218,3 +218,23 @@ def test_studies_sharing_a_folder_keep_their_own_figures(store, tmp_path):
     assert (tmp_path / "table3_fig6_positives.csv").read_bytes() == before
     assert (tmp_path / "ablation_budget_fig8_f1_vs_budget.png").is_file()
     assert not list(tmp_path.glob("fig*.png"))  # no unprefixed, shared names
+
+
+def test_figure6_counts_a_training_set_whose_jobs_were_all_skipped_at_rebalancing():
+    # CIFAR-10 at N = 5,000: random seed 0 found no positive, so every method skipped it; its R still
+    # counts as 0 positives (dropping it would show random's mean over the seeds that found some)
+    from distortion_reliability.reporting.figures import positives_table
+
+    def run(i, seed, skipped, found, method="smote"):
+        row = {"run_id": f"r{i}", "status": "FINISHED", "start_time": i, "tags.sampler": "random",
+               "tags.imbalance": method, "tags.seed": seed, "params.sampler.budget": 200,
+               "tags.skipped": "no positives to rebalance" if skipped else None}
+        if found is not None:
+            row.update({"metrics.n_positive_at_100": found[0], "metrics.n_positive_at_200": found[1]})
+        return row
+
+    runs = pd.DataFrame([run(0, 0, True, (0, 0)), run(1, 1, False, (1, 2)),
+                         run(2, 1, True, None, "none")])  # skipped before sampling: no counts, not a 0
+    table = positives_table(runs)
+    at200 = table[table.budget == 200].set_index("seed")["positives"]
+    assert at200.to_dict() == {"0": 0.0, "1": 2.0}

@@ -60,8 +60,10 @@ def positives_table(df: pd.DataFrame) -> pd.DataFrame:
 
     A training set R is shared by every method of a (sampler, seed, budget); one run of each is enough.
     """
-    ok = usable(df) if len(df) else df
+    ok = usable(df, keep_skipped=True) if len(df) else df
     cols = {int(m.group(1)): c for c in ok.columns if (m := POSITIVES_RE.match(c))}
+    if cols and not ok.empty:  # a job skipped before sampling logged no counts: not a point at 0
+        ok = ok[ok[list(cols.values())].apply(pd.to_numeric, errors="coerce").notna().any(axis=1)]
     if not cols or ok.empty:
         return pd.DataFrame(columns=["sampler", "seed", "budget", "positives"])
     keys = pd.DataFrame({"sampler": factor_series(ok, "sampler"), "seed": factor_series(ok, "seed"),

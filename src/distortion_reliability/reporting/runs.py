@@ -203,9 +203,13 @@ def is_skipped(df: pd.DataFrame) -> pd.Series:
     return df["tags.skipped"].notna() & (df["tags.skipped"].astype(str).str.strip() != "")
 
 
-def usable(df: pd.DataFrame) -> pd.DataFrame:
-    """FINISHED, not skipped, the latest run per identical job (a rerun replaces its predecessor)."""
-    ok = df[(df["status"] == FINISHED) & ~is_skipped(df)].copy()
+def usable(df: pd.DataFrame, keep_skipped: bool = False) -> pd.DataFrame:
+    """FINISHED, not skipped, the latest run per identical job (a rerun replaces its predecessor).
+
+    ``keep_skipped`` keeps jobs skipped at rebalancing: their training set was sampled and counted
+    (a random R with no positives is a point of Figure 6 at 0, not a missing seed).
+    """
+    ok = df[(df["status"] == FINISHED) & (keep_skipped | ~is_skipped(df))].copy()
     if ok.empty:
         return ok
     key_factors = [f for f in FACTOR_COLUMNS if factor_series(ok, f).ne("").any()]
