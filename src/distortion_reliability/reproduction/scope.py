@@ -15,22 +15,21 @@ SCOPE_NOTES = """How each setting was chosen, and why our numbers differ from th
   2.6 % (inside Appendix A's 2-6 %), and `grid_share.py` would now pick 0.69-0.70. Uniform levels are a poor
   guide on CIFAR-10: at h = 0.85 only 0.13 % of them are reliable against 1.5 % of the grid, whose 4 points per
   axis include the domain ends (no rain, no rotation), where f is highest.
-- **CIFAR-10 at N = 2,000**, not the paper's 5,000, in every study below; D is a seeded 2,000-image subset of the
-  CIFAR-10 test split. At N = 2,000 one GP sampler run of 600 levels took ~14 min and the grid ~14 min on this
-  2-core CPU. At the paper's N = 5,000 and h = 0.85, Table 3, then `sampling` (Figure 6) and `ablation_budget`
-  (Figure 8) were started (`MLFLOW_TRACKING_URI=sqlite:///mlflow_cifar10_n5000.db experiments/study.sh table3
-  cifar10 tracking.log_models=False`, the same for the other two; results to `results/cifar10_n5000/`; the oracle
-  caches every level it reads, so the same commands resume where a stop left them); measured so far with two
-  workers. There `precision=auto` chose onnxruntime (1,241 images/s per worker): bf16 was 1.9x faster than
-  torch fp32 but flipped 4 of 1,024 probe predictions, more than the 3.0 the agreement rule allows at
-  N = 5,000 (half the binomial sd of f, which shrinks as 1/sqrt(N)); the N = 2,000 studies ran in bf16. Measured
-  so far: the grid 43 min with both workers labelling it (51 of 4,096 levels reliable, 1.2 %; 62 at N = 2,000),
-  each 600-level sampler run 42 min (every level read in full: R keeps f), random sampling 0 and 1 positives
-  in 600 (seeds 0, 1). Estimated for the rest, from those times: Table 3's GP training sets ~1.5 h, `sampling`'s
-  nine other GP-family runs ~3.4 h, Figure 8 at the paper's h and N (`ablation_budget`, levels 601-1,000 of
-  three GP runs) ~0.8 h. The per-setting estimates below scale the N = 2,000 stage times by N alone, so they
-  undercount the grid (26 min estimated, 43 measured) and each training set (~24 min, 42 measured) by about the
-  bf16/onnxruntime speed ratio (1.6x): they hold only at the same precision, which each setting line names.
+- **CIFAR-10 at N = 2,000**, not the paper's 5,000, in every study of `results/cifar10/` and
+  `results/cifar10_h0.73/`; D is a seeded 2,000-image subset of the CIFAR-10 test split. At N = 2,000 one GP
+  sampler run of 600 levels took ~14 min and the grid ~14 min on this 2-core CPU.
+- **CIFAR-10 at the paper's N = 5,000** (h = 0.85): Tables 3 and 4 ran (`results/cifar10_n5000/`; two workers,
+  one torch thread each). `precision=auto` chose onnxruntime there (1,241 images/s per worker): bf16 was 1.9x
+  faster than torch fp32 but flipped 4 of 1,024 probe predictions, more than the 3.0 the agreement rule allows
+  at N = 5,000 (half the binomial sd of f, which shrinks as 1/sqrt(N)); the N = 2,000 studies ran in bf16.
+  Measured: the grid 43 min with both workers labelling it (51 of 4,096 levels reliable, 1.2 %; 62 at
+  N = 2,000); each 600-level training set 40-42 min (every level read in full: R keeps f; GP overhead 18 s);
+  Table 4's 42 jobs on those training sets 8 min. The per-setting estimates below scale the N = 2,000 stage
+  times by N alone, so they undercount the grid (26 min estimated, 43 measured) and each training set (~24 min,
+  40-42 measured) by about the bf16/onnxruntime speed ratio (1.6x): they hold only at the same precision, which
+  each setting line names. Not yet run at N = 5,000: `sampling` (Figure 6's other samplers: nine more
+  GP-family runs, ~3.2 h on two workers) and `ablation_budget` (Figure 8 at the paper's h and N: levels
+  601-1,000 of three GP runs, ~0.8 h); the same commands resume them (the oracle caches every level it reads).
 - **Fashion-MNIST at N = 500** (`dataset.verification_size=500`, not the paper's 6,000; each section gives the
   estimated cost at 6,000), with the project's small CNN (`model=auto`, 8 epochs on the 60,000 training images;
   clean accuracy on D 0.926, against the paper's 0.9908; an earlier training of the same config gave 0.916,
