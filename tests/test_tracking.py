@@ -448,3 +448,38 @@ def test_sweep_whose_worker_dies_still_ends_its_runs(work, conf):
     assert runs and all(r.info.status != "RUNNING" for r in runs)
     crashed = [r for r in runs if r.data.tags.get("seed") == "1"][0]
     assert crashed.info.status == "KILLED"
+
+
+def test_a_restart_of_a_job_closes_its_runs_whose_process_is_gone(work):
+    """A sweep killed with its jobs (the machine restarted) ends nothing; the next start of a job does."""
+    from distortion_reliability.locks import HOSTNAME
+    from distortion_reliability.tracking import JobInfo
+    from distortion_reliability.tracking.mlflow_tracker import _boot_id, owner_tags
+
+    tracker, cfg = tracker_for(work), small_cfg()
+    with tracker.job(cfg, JobInfo(output_dir=work / "first")) as first:
+        first.log_result(fake_pipeline(cfg, str(work / "first")))
+    client = client_for(work)
+    done = client.get_run(first.run_id)
+    assert {"job_host", "job_pid", "job_boot_id"} <= set(done.data.tags)
+    assert done.data.tags["job_pid"] == owner_tags()["job_pid"]
+
+    exited = subprocess.run([PY, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = exited.stdout.strip()  # reaped: no process has this pid now (reuse within the test: negligible)
+    own = {"config_hash": done.data.tags["config_hash"], "run_kind": "job"}
+    ghosts = {  # name: (tags, should be closed)
+        "pid gone": ({"job_host": HOSTNAME, "job_pid": dead_pid, "job_boot_id": _boot_id()}, True),
+        "another boot": ({"job_host": HOSTNAME, "job_pid": str(os.getpid()), "job_boot_id": "an-earlier-boot"},
+                         bool(_boot_id())),
+        "alive": ({"job_host": HOSTNAME, "job_pid": str(os.getpid()), "job_boot_id": _boot_id()}, False),
+        "other host": ({"job_host": HOSTNAME + "-elsewhere", "job_pid": dead_pid}, False),
+        "untagged": ({}, False),
+    }
+    ids = {name: client.create_run(done.info.experiment_id, tags={**own, **tags}).info.run_id
+           for name, (tags, _) in ghosts.items()}
+    with tracker.job(cfg, JobInfo(output_dir=work / "again")) as again:
+        assert again.already_done == first.run_id  # the finished run still answers; the ghosts are closed
+    for name, (_, closed) in ghosts.items():
+        run = client.get_run(ids[name])
+        assert run.info.status == ("KILLED" if closed else "RUNNING"), name
+        assert ("interrupted" in run.data.tags) == closed, name

@@ -2,17 +2,20 @@
 
 Layout (the team contract): experiment ``<study>-<dataset>``, or MLflow's ``Default`` outside a study; tags
 ``dataset model sampler imbalance seed h study sweep`` (+ ``skipped``, ``error``), plus
-``config_hash`` (the job's identity), ``run_kind`` (job | parent | link) and ``already_done``
-(link runs: the FINISHED run they stand for); params = the flattened resolved job config; metrics =
-the JobResult summary; artifacts = config.yaml, scores.csv, space.json, training_set.csv,
-rebalanced.csv, smote_gp_proposals.csv, predictors/<name>/ (mlflow.sklearn, skops only: see safe_load.py),
-report.html and reliability/ (map, profile; single jobs), traceback.txt on failure.
+``config_hash`` (the job's identity), ``run_kind`` (job | parent | link), ``already_done``
+(link runs: the FINISHED run they stand for) and ``job_host job_pid job_boot_id`` (the process that
+owns a job run, so a later start of the same job can close a run whose process is gone); params =
+the flattened resolved job config; metrics = the JobResult summary; artifacts = config.yaml,
+scores.csv, space.json, training_set.csv, rebalanced.csv, smote_gp_proposals.csv, predictors/<name>/
+(mlflow.sklearn, skops only: see safe_load.py), report.html and reliability/ (map, profile; single
+jobs), traceback.txt on failure.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
 import subprocess
 import tempfile
 import time
@@ -44,6 +47,39 @@ def _git_commit(root: str) -> str | None:
         return out.stdout.strip() or None if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def _boot_id() -> str:
+    """This boot of this host (Linux); '' elsewhere. A process of another boot is certainly gone."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def owner_tags() -> dict[str, str]:
+    """The process that owns a job run: host, pid and boot."""
+    from ..locks import HOSTNAME
+
+    return {"job_host": HOSTNAME, "job_pid": str(os.getpid()), "job_boot_id": _boot_id()}
+
+
+def owner_gone(tags: dict[str, str]) -> bool:
+    """Is the process that owns a RUNNING run certainly gone?
+
+    Only judged on this host, and only ``True`` when sure: another boot (the machine restarted), or
+    the same boot and no such pid. A pid taken by another process after the owner died reads as alive,
+    so such a run stays RUNNING rather than a live one being closed; runs without these tags (older
+    runs, other hosts) are never judged.
+    """
+    from ..locks import HOSTNAME, pid_alive
+
+    if tags.get("job_host") != HOSTNAME or not tags.get("job_pid", "").isdigit():
+        return False
+    boot, now = tags.get("job_boot_id", ""), _boot_id()
+    if boot and now and boot != now:
+        return True
+    return not pid_alive(int(tags["job_pid"]))
 
 
 class MlflowTracker(Tracker):
@@ -89,7 +125,8 @@ class MlflowTracker(Tracker):
                  experiment: str) -> dict[str, str]:
         """A job run's tags: the contract's, its identity and overrides, the commit, its sweep's parent run."""
         tags = {**job_tags(cfg, info), "config_hash": identity, "run_kind": RUN_KIND_JOB,
-                "overrides": truncate(" ".join(info.overrides), MAX_TAG_VALUE), "mlflow.source.name": "run.py"}
+                "overrides": truncate(" ".join(info.overrides), MAX_TAG_VALUE), "mlflow.source.name": "run.py",
+                **owner_tags()}
         commit = _git_commit(str(Path(self.root or ".").resolve()))
         if commit:
             tags["mlflow.source.git.commit"] = commit
@@ -202,6 +239,7 @@ class MlflowJob(Job):
         self.experiment_id = tracker.experiment_id(client, self.experiment)
         self.identity = config_identity(cfg, tracker.identity_ignore)
         tags = tracker.run_tags(client, cfg, info, self.identity, self.experiment_id, self.experiment)
+        self._close_orphans()
         if not bool(cfg.get("rerun", False)):
             self.already_done = self._find_finished()
         params = job_params(cfg)
@@ -217,6 +255,8 @@ class MlflowJob(Job):
             self.run_id, attempt = resumed
             client.update_run(self.run_id, status="RUNNING")
             client.set_tag(self.run_id, "attempt", str(attempt))
+            for key, value in owner_tags().items():  # this process owns it now
+                client.set_tag(self.run_id, key, value)
             log.info("resuming MLflow run %s (attempt %d)", self.run_id, attempt)
             return
         run = client.create_run(self.experiment_id, tags=tags, run_name=info.run_name())
@@ -224,6 +264,24 @@ class MlflowJob(Job):
         self._write_status(RUNNING)
         _log_batch(client, self.run_id, params=params)
         client.log_artifact(self.run_id, str(info.output_dir / CONFIG_YAML))
+
+    def _close_orphans(self) -> None:
+        """End, as KILLED, earlier runs of this job left RUNNING by a process that is gone.
+
+        The job's own process ends its run, and a sweep that outlives a job ends the job's run; a
+        sweep killed with its jobs (the machine restarted) ends nothing: without this, the MLflow UI
+        would show those runs running for ever beside the rerun that replaces them.
+        """
+        query = f"tags.config_hash = '{self.identity}' and attributes.status = 'RUNNING'"
+        resumable = (self.previous or {}).get("run_id")  # a requeued job's own run: resumed, not closed
+        for run in self.client.search_runs([self.experiment_id], filter_string=query, max_results=100):
+            tags = run.data.tags
+            if (run.info.run_id != resumable and tags.get("run_kind", RUN_KIND_JOB) == RUN_KIND_JOB
+                    and owner_gone(tags)):
+                self.client.set_tag(run.info.run_id, "interrupted",
+                                    f"its process (pid {tags['job_pid']} on {tags['job_host']}) ended without a result")
+                self.client.set_terminated(run.info.run_id, "KILLED")
+                log.info("closed MLflow run %s as KILLED: its process is gone", run.info.run_id)
 
     def _find_finished(self) -> str | None:
         runs = self.client.search_runs(
