@@ -82,6 +82,12 @@ def owner_gone(tags: dict[str, str]) -> bool:
     return not pid_alive(int(tags["job_pid"]))
 
 
+def end_interrupted(client: Any, run_id: str, why: str) -> None:
+    """End a run as KILLED, saying why in its ``interrupted`` tag."""
+    client.set_tag(run_id, "interrupted", why)
+    client.set_terminated(run_id, "KILLED")
+
+
 class MlflowTracker(Tracker):
     """Logs every job to MLflow. Built from ``conf/tracking/mlflow.yaml`` (``_target_`` this class)."""
 
@@ -170,8 +176,7 @@ class MlflowTracker(Tracker):
         for job in jobs:  # a job whose process died (OOM killer, segfault, the sweep killed) left its run RUNNING
             if job.get("status") == RUNNING and job.get("run_id"):
                 if client.get_run(job["run_id"]).info.status == "RUNNING":
-                    client.set_tag(job["run_id"], "interrupted", "the job's process ended without a result")
-                    client.set_terminated(job["run_id"], "KILLED")
+                    end_interrupted(client, job["run_id"], "the job's process ended without a result")
         for name, run_id in parents.items():
             part = SweepSummary.from_jobs([j for j in jobs if j.get("experiment") == name])
             metrics = {"n_finished": part.finished, "n_failed": part.n_failed, "n_skipped": part.skipped,
@@ -255,8 +260,7 @@ class MlflowJob(Job):
             self.run_id, attempt = resumed
             client.update_run(self.run_id, status="RUNNING")
             client.set_tag(self.run_id, "attempt", str(attempt))
-            for key, value in owner_tags().items():  # this process owns it now
-                client.set_tag(self.run_id, key, value)
+            _log_batch(client, self.run_id, tags=owner_tags())  # this process owns it now
             log.info("resuming MLflow run %s (attempt %d)", self.run_id, attempt)
             return
         run = client.create_run(self.experiment_id, tags=tags, run_name=info.run_name())
@@ -278,9 +282,8 @@ class MlflowJob(Job):
             tags = run.data.tags
             if (run.info.run_id != resumable and tags.get("run_kind", RUN_KIND_JOB) == RUN_KIND_JOB
                     and owner_gone(tags)):
-                self.client.set_tag(run.info.run_id, "interrupted",
-                                    f"its process (pid {tags['job_pid']} on {tags['job_host']}) ended without a result")
-                self.client.set_terminated(run.info.run_id, "KILLED")
+                end_interrupted(self.client, run.info.run_id,
+                                f"its process (pid {tags['job_pid']} on {tags['job_host']}) ended without a result")
                 log.info("closed MLflow run %s as KILLED: its process is gone", run.info.run_id)
 
     def _find_finished(self) -> str | None:
@@ -358,8 +361,7 @@ class MlflowJob(Job):
             client.set_terminated(self.run_id, "FAILED")
             return
         if self.status == INTERRUPTED:
-            client.set_tag(self.run_id, "interrupted", error_text(exc))
-            client.set_terminated(self.run_id, "KILLED")
+            end_interrupted(client, self.run_id, error_text(exc))
             return
         if self.already_done:
             _log_batch(client, self.run_id, metrics={"oracle_images_evaluated": 0, "wall_seconds": self.wall_seconds})
