@@ -57,7 +57,9 @@ SCOPE_NOTES = """How each setting was chosen, and why our numbers differ from th
   with today's code and an empty oracle cache: its h = 0.74 grid has the same 108 reliable levels, yet its GP
   training sets at h = 0.74 hold 186, 305 and 283 positives (seeds 0-2) where Table 3's (run on 2026-11-29,
   before the GP fitting and the float64 levels changed) hold 181, 192 and 239: the same seed no longer gives the
-  same sequence across those code changes. Each study's comparisons are paired within it.
+  same sequence across those code changes. Within one version it does: a fresh process with an empty cache
+  gave the seed-0 set of h = 0.74 again level for level (all 600 levels and f values identical, 186 positives).
+  Each study's comparisons are paired within it.
 - **The paper's imbalance.** Our GP sampler's R is 30-64 % positive where the paper's Figure 6 shows 130 of
   600 (22 %) on CIFAR-10 (the only count its text gives); random sampling's 0-4 % is at or below the paper's
   27 of 600 (4.5 %). The `matched` study tests claim (b) where R holds the paper's share: sampler
