@@ -164,6 +164,14 @@ def test_bad_root_values_name_their_field(override, field):
     assert str(err.value).startswith(f"{field}: ")
 
 
+@pytest.mark.parametrize("engine", ["fp32", "bf16", "fp32-nchw", "bf16-nchw", "onnxruntime"])
+def test_every_engine_auto_can_choose_can_be_pinned(engine):
+    from distortion_reliability.models.engines import ONNX, TORCH_ENGINES
+
+    assert engine in (*TORCH_ENGINES, ONNX)
+    assert validate(compose_config([f"oracle.precision={engine}"])).oracle.precision == engine
+
+
 def test_validate_returns_typed_settings():
     settings = validate(compose_config(["threads=2", "h=0.3"]))
     assert isinstance(settings, RootSchema)

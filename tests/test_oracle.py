@@ -48,7 +48,8 @@ def make_oracle(tmp_path=None, n=400, **kw):
     images = (base + 0.15 * torch.randn(n, 1, 6, 6, generator=g)).clamp(0, 1)
     kw.setdefault("progress", False)
     kw.setdefault("precision", "fp32")
-    return Oracle(MeanModel(), images, labels, ToySpace(), cache_dir=tmp_path, context={"t": "toy"}, **kw)
+    model = kw.pop("model", None) or MeanModel()
+    return Oracle(model, images, labels, ToySpace(), cache_dir=tmp_path, context={"t": "toy"}, **kw)
 
 
 def random_levels(n, seed=0):

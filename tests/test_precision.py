@@ -118,6 +118,35 @@ def test_the_oracle_cache_is_keyed_by_the_effective_precision(tmp_path, monkeypa
     assert as_bf16.context_key != as_fp32.context_key
 
 
+def test_pinned_onnxruntime_measures_nothing_and_shares_the_cache_of_auto_that_chose_it(tmp_path, monkeypatch):
+    probe = Probe((0.9,) * 8, 50)
+    calls = _counting_measure(monkeypatch, ({"fp32": M(1000, 0), "onnxruntime": M(3000, 0)}, probe))
+    auto = make_oracle(tmp_path, precision="auto")
+    pinned = make_oracle(tmp_path, precision="onnxruntime")
+    assert len(calls) == 1 and auto.precision == pinned.precision == "onnxruntime" and pinned.decision is None
+    assert type(pinned.model).__name__ == "OnnxModule"  # really run by ONNX Runtime, not torch
+    fp32 = make_oracle(precision="fp32")
+    assert pinned.context_key == auto.context_key != fp32.context_key
+    lv = random_levels(6, seed=3)
+    assert abs(pinned.accuracy(lv) - fp32.accuracy(lv)).max() <= 2 / pinned.n
+    for name in ("fp32-nchw", "bf16-nchw"):
+        assert make_oracle(precision=name).precision == name
+
+
+def test_pinned_onnxruntime_for_a_t_that_is_onnx_already_says_what_to_pin(tmp_path):
+    import torch
+
+    from distortion_reliability.errors import ConfigError
+    from distortion_reliability.models.engines import onnx_engine
+    from test_oracle import MeanModel
+
+    t = onnx_engine(MeanModel(), "cpu", torch.rand(2, 1, 6, 6), tmp_path, "t").module  # an ONNX file's T
+    assert type(t).__name__ == "OnnxModule"
+    with pytest.raises(ConfigError) as err:
+        make_oracle(precision="onnxruntime", model=t)
+    assert err.value.field == "oracle.precision" and "ONNX model already" in str(err.value)
+
+
 def test_the_machine_kind_honours_aten_cpu_capability():
     code = "from distortion_reliability.precision import machine_kind; print(machine_kind('cpu')['capability'])"
 

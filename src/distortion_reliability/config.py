@@ -62,7 +62,7 @@ def _positive_int(name: str, value: Any, minimum: int) -> None:
 
 @dataclass
 class OracleSchema:
-    precision: str = "auto"            # auto | bf16 | fp32 (auto: measured, see precision.py)
+    precision: str = "auto"            # auto (measured, see precision.py) or an engine's name, pinned
     batch_size: Any = "auto"           # images per forward pass, or auto
     chunk_size: Optional[int] = None   # images per early-stopping check
     noise_seed: int = 0                # seed of the rain fields
@@ -71,7 +71,7 @@ class OracleSchema:
         from .precision import PRECISIONS
 
         if self.precision not in PRECISIONS:
-            raise ConfigError("oracle.precision", self.precision, "must be auto, bf16 or fp32")
+            raise ConfigError("oracle.precision", self.precision, f"must be one of {', '.join(PRECISIONS)}")
         if self.batch_size != "auto":
             try:
                 size = int(self.batch_size)

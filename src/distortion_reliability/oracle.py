@@ -26,7 +26,7 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -36,7 +36,7 @@ from .artifacts import stable_hash
 from .console import progress_bar
 from .errors import ConfigError
 from .locks import describe_holder, deferred_signals
-from .models.engines import Engine, build_engine, candidate_names, measure, torch_engine
+from .models.engines import Engine, build_engine, candidate_names, measure, onnx_unavailable, torch_engine
 from .oracle_cache import Count, EvalCache
 from .precision import PRECISIONS, decide, machine_kind
 from .box import Box
@@ -91,11 +91,12 @@ class Oracle:
         Images per forward pass (levels x image chunk). "auto" sizes batches to about 2^20 pixels
         (1,337 MNIST images, 1,024 CIFAR, 4,096 digits). Measured here, one thread: LeNet-5 4 % faster
         at 1,024-1,337 images than at 334, ResNet-20 flat from 256 to 1,024; memory stays bounded.
-    precision : {"auto", "bf16", "fp32"}
-        "fp32" / "bf16" (autocast): torch, channels_last, as asked. "auto": the fastest engine of
-        :mod:`.models.engines` whose predictions agree with fp32 on a probe (rule and why in
-        :mod:`.precision`), measured once per (T, device, input shape, machine kind) and stored under
-        ``cache_dir``. :attr:`precision` is then the engine chosen (e.g. ``onnxruntime``).
+    precision : {"auto", "fp32", "bf16", "fp32-nchw", "bf16-nchw", "onnxruntime"}
+        "auto": the fastest engine of :mod:`.models.engines` whose predictions agree with fp32 on a
+        probe (rule and why in :mod:`.precision`), measured once per (T, device, input shape, machine
+        kind) and stored under ``cache_dir``; :attr:`precision` is then the engine chosen. An engine's
+        name runs that engine as asked, measuring nothing ("fp32" / "bf16": torch, channels_last), so a
+        study can be rerun in the engine its numbers came from on any machine kind.
         Settings (precision, batch size, chunk size, h) are validated once, by the config schema:
         the oracle trusts them.
     chunk_size : int or None
@@ -155,13 +156,23 @@ class Oracle:
         _, _, height, width = self.images.shape
         self.noise = space.make_noise(self.n, height, width, noise_seed, self.device)
         self.decision = None
+        # ONNX exports are stored per T under the cache, shared by auto and a pinned onnxruntime.
+        context = dict(context or {})
+        model_key = stable_hash(context.get("model", context), length=24)
+        folder = None if cache_dir is None else Path(cache_dir) / "precision" / "onnx"
+
+        def build(name: str) -> Engine | None:
+            return build_engine(name, model, self.device, self.images, folder, model_key)
+
         if precision == "auto":
-            self.engine = self._auto_engine(model, dict(context or {}), cache_dir)
-        else:  # channels_last: oneDNN's fast layout on CPU (LeNet-5 bf16 2.5x, ResNet-20 1.1-1.25x), and GPUs'
-            self.engine = torch_engine(precision, model, self.device)
+            self.engine = self._auto_engine(model, build, model_key, cache_dir)
+        else:  # pinned; fp32/bf16 in channels_last: oneDNN's fast layout on CPU (LeNet-5 bf16 2.5x), and GPUs'
+            self.engine = build(precision)
+            if self.engine is None:  # only ONNX Runtime can be unavailable
+                raise ConfigError("oracle.precision", precision, onnx_unavailable(model, self.device))
         self.model = self.engine.module
         self.precision = self.engine.name  # the effective precision: it keys the cache
-        full_context = {"context": dict(context or {}), "distortion": space.spec(), "noise_seed": noise_seed,
+        full_context = {"context": context, "distortion": space.spec(), "noise_seed": noise_seed,
                         "precision": self.precision, "n": self.n, "oracle_version": ORACLE_VERSION}
         self.context_key = stable_hash(full_context)
         self.cache = EvalCache(cache_dir, full_context) if cache_dir is not None else None
@@ -207,14 +218,9 @@ class Oracle:
     def _inference(self):  # estimate.image_rate times T with it (there: oracle.engine.inference())
         return self.engine.inference()
 
-    def _auto_engine(self, model: torch.nn.Module, context: dict, cache_dir: str | Path | None) -> Engine:
+    def _auto_engine(self, model: torch.nn.Module, build: Callable[[str], Engine | None], model_key: str,
+                     cache_dir: str | Path | None) -> Engine:
         """The engine ``precision="auto"`` picks here (measured on the probe once per machine kind)."""
-        model_key = stable_hash(context.get("model", context), length=24)
-        folder = None if cache_dir is None else Path(cache_dir) / "precision" / "onnx"
-
-        def build(name: str) -> Engine | None:
-            return build_engine(name, model, self.device, self.images, folder, model_key)
-
         names = candidate_names(model, self.device)
         about = {"model": model_key, "device": self.device.type, "input": list(self.images.shape[1:]),
                  "machine": machine_kind(self.device), "candidates": names, "probe": self._probe_shape()}

@@ -40,8 +40,9 @@ from .artifacts import atomic_write_bytes, canonical_json, read_verified_bytes, 
 
 log = logging.getLogger(__name__)
 
-#: Accepted values of ``oracle.precision`` (auto: measured; bf16 / fp32: torch, channels_last, as asked).
-PRECISIONS = ("auto", "bf16", "fp32")
+#: Accepted values of ``oracle.precision``: auto (measured), or any engine auto can choose, pinned
+#: (measured nothing): a study whose numbers came from one engine reruns in it on another machine kind.
+PRECISIONS = ("auto", "fp32", "bf16", "fp32-nchw", "bf16-nchw", "onnxruntime")
 #: The reference every candidate is compared with.
 REFERENCE = "fp32"
 #: Bump when the measurement changes meaning (it keys the stored measurements).

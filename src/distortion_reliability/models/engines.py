@@ -3,15 +3,15 @@
 An engine is a name, a module and how batches go through it:
 
 ``fp32`` / ``bf16``
-    torch, channels_last (oneDNN's fast layout on CPU, and GPUs'), bf16 as autocast. What
-    ``oracle.precision=fp32`` / ``bf16`` run, exactly as before ``auto`` existed.
+    torch, channels_last (oneDNN's fast layout on CPU, and GPUs'), bf16 as autocast.
 ``fp32-nchw`` / ``bf16-nchw``
     The same in the contiguous layout (faster for some models on some CPUs).
 ``onnxruntime``
     T exported to ONNX on the fly (stored next to the precision measurements) and run by ONNX Runtime
     in fp32; the distortions stay in torch.
 
-The engine's name is the oracle's effective precision: it keys the oracle's cache.
+The engine's name is the oracle's effective precision: it keys the oracle's cache. Each name is also
+a value of ``oracle.precision``, which runs that engine as asked (no measuring).
 """
 
 from __future__ import annotations
@@ -117,6 +117,15 @@ def onnx_engine(module: nn.Module, device: Any, example: torch.Tensor, folder: s
         log.debug("ONNX Runtime cannot load the exported model: %s", exc)
         path.unlink(missing_ok=True)
         return None
+
+
+def onnx_unavailable(module: nn.Module, device: Any) -> str:
+    """Why :func:`onnx_engine` gave no engine (for ``oracle.precision=onnxruntime``, which cannot fall back)."""
+    if _runs_onnx(module):
+        return "T is an ONNX model already and runs in ONNX Runtime in fp32: use precision fp32 (or auto)"
+    if torch.device(device).type == "cuda":
+        return "this onnxruntime has no CUDAExecutionProvider for a GPU oracle: use auto, fp32 or bf16"
+    return "T could not be exported to ONNX (torch.onnx.export failed): use auto, fp32 or bf16"
 
 
 @functools.lru_cache(maxsize=1)
