@@ -291,11 +291,13 @@ def test_small_cnn_training_defaults_come_from_its_yaml_per_dataset(tmp_path):
 
     (tmp_path / "digits").mkdir(), (tmp_path / "mnist").mkdir(), (tmp_path / "imagenette").mkdir()
     (tmp_path / "other").mkdir()
-    assert train("digits") == {"epochs": 20, "lr": 0.003, "batch_size": 64, "weight_decay": 0.0, "max_train_images": None}
+    assert train("digits") == {"epochs": 20, "lr": 0.003, "batch_size": 64, "weight_decay": 0.0, "max_train_images": None,
+                               "threads": 1}
     assert train("mnist")["epochs"] == 3 and train("mnist")["lr"] == 0.001
     assert train("imagenette") == {"epochs": 8, "lr": 0.001, "batch_size": 64, "weight_decay": 0.0,
-                                   "max_train_images": 5000}
-    assert train("other") == {"epochs": 10, "lr": 0.001, "batch_size": 128, "weight_decay": 0.0, "max_train_images": None}
+                                   "max_train_images": 5000, "threads": 1}
+    assert train("other") == {"epochs": 10, "lr": 0.001, "batch_size": 128, "weight_decay": 0.0, "max_train_images": None,
+                              "threads": 1}
     assert train("mnist", "model.train.epochs=5")["epochs"] == 5  # the command line wins
 
 
@@ -382,6 +384,29 @@ def test_corrupted_cached_model_is_retrained(monkeypatch, digits, tmp_path):
     second = factory(dataset=digits[0], cache_dir=str(tmp_path / "c"), progress=False)
     assert calls == [1]
     assert second.fingerprint == first.fingerprint  # same seed, same data: the same weights again
+
+
+def test_the_small_cnn_trains_to_the_same_weights_whatever_the_callers_threads(digits, tmp_path):
+    """Sums in another order train other weights, so training runs on model.train.threads (1), not the job's."""
+    factory = build_factory(compose_model(tmp_path, "small_cnn", "model.train.epochs=2"))
+    old, fingerprints = torch.get_num_threads(), []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            cache = str(tmp_path / f"c{threads}")
+            fingerprints.append(factory(dataset=digits[0], cache_dir=cache, progress=False).fingerprint)
+            assert torch.get_num_threads() == threads  # the caller's count is given back
+    finally:
+        torch.set_num_threads(old)
+    assert fingerprints[0] == fingerprints[1]
+    # Another count is another model, cached under another key; 1 keeps the key it had before the setting.
+    two = build_factory(compose_model(tmp_path, "small_cnn", "model.train.epochs=2", "model.train.threads=2"))
+    assert two(dataset=digits[0], cache_dir=str(tmp_path / "c1"), progress=False).fingerprint != fingerprints[0]
+    assert len(list((tmp_path / "c1" / "model").glob("*.npz"))) == 2
+    spec = {"epochs": 2, "lr": 0.003, "batch_size": 64, "weight_decay": 0.0, "max_train_images": None}
+    assert training.check_train_config({**spec, "threads": 1}) == {**spec, "threads": 1}
+    with pytest.raises(ConfigError, match=r"model.train.threads: 0: must be a positive integer"):
+        training.check_train_config({**spec, "threads": 0})
 
 
 def test_bad_training_settings_and_unwritable_cache_fail_before_training(monkeypatch, digits, tmp_path):

@@ -35,14 +35,13 @@ library version, but its rounding (hence a sampler's path) differs from the CPU'
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import torch
 
 from .errors import ConfigError
+from .threads import single_threaded
 
 __all__ = ["KERNELS", "FitOptions", "GPParams", "GP", "fit_params", "fit_gp", "single_threaded", "resolve_device"]
 
@@ -52,19 +51,6 @@ _SQRT5 = math.sqrt(5.0)
 # Jitter added (growing tenfold) only when a Cholesky fails, as gpytorch's psd_safe_cholesky does.
 _JITTERS = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3)
 _MIN_STD = 1e-8  # BoTorch's Standardize: a smaller outcome spread is treated as constant
-
-
-@contextmanager
-def single_threaded() -> Iterator[None]:
-    """Run torch's CPU linear algebra on one thread inside the block; restore the thread count after."""
-    old = torch.get_num_threads()
-    if old != 1:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        if old != 1:
-            torch.set_num_threads(old)
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:

@@ -79,7 +79,7 @@ def small_cnn(*, dataset: Any, train: Mapping[str, Any], seed: int = 0, checkpoi
               mean: Any = None, std: Any = None, per_dataset: Any = None) -> LoadedModel:
     """A :class:`SmallCNN` sized from the data, trained on ``dataset.train_set`` (cached) unless ``checkpoint``.
 
-    ``train`` holds ``epochs, lr, batch_size, weight_decay, max_train_images`` (their defaults live in
+    ``train`` holds ``epochs, lr, batch_size, weight_decay, max_train_images, threads`` (their defaults live in
     ``conf/model/small_cnn.yaml``; ``per_dataset`` there is read by that file's interpolations only).
     ``mean``/``std`` null: the training images' per-channel statistics, stored with the weights.
     """
