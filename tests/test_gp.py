@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from distortion_reliability.errors import ConfigError
-from distortion_reliability.gp import GP, FitOptions, GPParams, fit_params, single_threaded
+from distortion_reliability.gp import GP, FitOptions, GPParams, fit_params
+from distortion_reliability.threads import single_threaded
 
 
 def _data(n=40, d=3, seed=0):

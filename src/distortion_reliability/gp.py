@@ -26,7 +26,7 @@ instead of a new O(n^3) factorisation), which gives the same posterior as a new 
 with the same hyperparameters (to rounding).
 
 Determinism: everything runs in float64 and, on the CPU, with one torch thread
-(:func:`single_threaded`, restoring the caller's thread count), so a seed gives the same numbers
+(:func:`.threads.single_threaded`, restoring the caller's thread count), so a seed gives the same numbers
 whatever ``threads`` the job uses: systems of a few hundred levels gain nothing from more threads.
 On a CUDA device the GP runs there in float64; it is reproducible run to run on one device and
 library version, but its rounding (hence a sampler's path) differs from the CPU's.
@@ -43,7 +43,7 @@ import torch
 from .errors import ConfigError
 from .threads import single_threaded
 
-__all__ = ["KERNELS", "FitOptions", "GPParams", "GP", "fit_params", "fit_gp", "single_threaded", "resolve_device"]
+__all__ = ["KERNELS", "FitOptions", "GPParams", "GP", "fit_params", "fit_gp", "resolve_device"]
 
 KERNELS = ("rbf", "matern52")
 DTYPE = torch.float64

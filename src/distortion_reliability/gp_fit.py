@@ -16,7 +16,8 @@ import torch
 from scipy.optimize import minimize
 
 from .errors import ConfigError
-from .gp import DTYPE, GP, KERNELS, GPParams, _cholesky, _standardise, kernel_of_r2, resolve_device, single_threaded
+from .gp import DTYPE, GP, KERNELS, GPParams, _cholesky, _standardise, kernel_of_r2, resolve_device
+from .threads import single_threaded
 
 __all__ = ["FitOptions", "NOISE_PRIOR", "default_params", "fit_gp", "fit_params", "lengthscale_prior"]
 

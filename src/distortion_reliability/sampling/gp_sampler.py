@@ -38,7 +38,8 @@ import time
 import numpy as np
 
 from ..errors import ConfigError
-from ..gp import KERNELS, GP, GPParams, resolve_device, single_threaded
+from ..gp import KERNELS, GP, GPParams, resolve_device
+from ..threads import single_threaded
 from ..gp_fit import FitOptions, fit_params
 from .acquisition import FTOL, TARGETS, ReliabilityUCB, maximize, paper_beta
 from .base import Run, Sampler, check_positive_int, uniform_levels, unit_upper_bounds
