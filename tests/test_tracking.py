@@ -166,6 +166,22 @@ def test_params_flatten_truncate_and_identity():
     assert config_identity(other) != config_identity(cfg)
 
 
+def test_a_setting_added_later_keeps_the_identity_of_runs_stored_before_it():
+    """model.train.threads came after studies were stored: at 1 (what they ran) a rerun still finds them done."""
+    from omegaconf import open_dict
+
+    from distortion_reliability.config import compose_config
+    from distortion_reliability.tracking.params import config_identity
+
+    now = compose_config(["dataset=digits", "model=small_cnn"])
+    assert now.model.train.threads == 1
+    before = now.copy()
+    with open_dict(before):
+        del before.model.train["threads"]
+    assert config_identity(now) == config_identity(before)
+    assert config_identity(compose_config(["model=small_cnn", "model.train.threads=2"])) != config_identity(now)
+
+
 def test_summary_line_prints_counts_as_integers():
     from distortion_reliability.tracking import summary_line
 

@@ -19,6 +19,9 @@ _BAD_KEY_CHARS = re.compile(r"[^\w\-. /]")
 #: Keys that do not change a job's result: left out of the identity (``tracking.identity_ignore``).
 DEFAULT_IDENTITY_IGNORE = ("progress", "*.progress", "threads", "rerun", "tracking", "study",
                            "data_dir", "cache_dir", "device")
+#: Settings added after runs were stored, left out of the identity at the value every earlier run had
+#: (so a rerun still finds those runs ``already done``); any other value is part of it.
+IDENTITY_NEUTRAL = {"model.train.threads": 1}
 
 
 def to_container(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
@@ -79,6 +82,7 @@ def config_identity(cfg: DictConfig | Mapping[str, Any], ignore: Iterable[str] =
     (``already done``) unless ``rerun=true``.
     """
     ignore = tuple(ignore)
-    flat = {k: v for k, v in flatten(to_container(cfg)).items() if not is_ignored(k, ignore)}
+    flat = {k: v for k, v in flatten(to_container(cfg)).items()
+            if not is_ignored(k, ignore) and not (k in IDENTITY_NEUTRAL and v == IDENTITY_NEUTRAL[k])}
     text = json.dumps(flat, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
