@@ -499,3 +499,39 @@ def test_a_restart_of_a_job_closes_its_runs_whose_process_is_gone(work):
         run = client.get_run(ids[name])
         assert run.info.status == ("KILLED" if closed else "RUNNING"), name
         assert ("interrupted" in run.data.tags) == closed, name
+
+
+def test_a_new_sweep_closes_parent_runs_whose_sweep_process_is_gone(work):
+    """A sweep killed outright (SIGKILL, a restart) never ends its parent; the next sweep of the experiment does."""
+    from distortion_reliability.locks import HOSTNAME
+    from distortion_reliability.tracking.mlflow_tracker import _boot_id
+    from distortion_reliability.tracking.sweep import SweepState
+
+    tracker, cfg = tracker_for(work), small_cfg(study="table3")
+    tracker.prepare_sweep(cfg, work / "sweep1")  # in the sweep's main process, this one
+    client = client_for(work)
+    (first,) = SweepState(work / "sweep1").parents().values()
+    tags = client.get_run(first).data.tags
+    assert (tags["sweep_host"], tags["sweep_pid"]) == (HOSTNAME, str(os.getpid()))
+    experiment = client.get_run(first).info.experiment_id
+
+    exited = subprocess.run([PY, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = exited.stdout.strip()
+    ghosts = {  # name: (tags, should be closed)
+        "sweep process gone": ({"sweep_host": HOSTNAME, "sweep_pid": dead_pid, "sweep_boot_id": _boot_id()}, True),
+        "another boot": ({"sweep_host": HOSTNAME, "sweep_pid": str(os.getpid()), "sweep_boot_id": "earlier"},
+                         bool(_boot_id())),
+        "other host": ({"sweep_host": HOSTNAME + "-elsewhere", "sweep_pid": dead_pid}, False),
+        "untagged (older)": ({}, False),
+        "a job's tags only": ({"job_host": HOSTNAME, "job_pid": dead_pid}, False),  # a parent's owner is the sweep
+    }
+    ids = {name: client.create_run(experiment, tags={"run_kind": "parent", **t}).info.run_id
+           for name, (t, _) in ghosts.items()}
+    tracker.prepare_sweep(cfg, work / "sweep2")
+    (second,) = SweepState(work / "sweep2").parents().values()
+    for name, (_, closed) in ghosts.items():
+        run = client.get_run(ids[name])
+        assert run.info.status == ("KILLED" if closed else "RUNNING"), name
+        assert ("interrupted" in run.data.tags) == closed, name
+    assert client.get_run(first).info.status == "RUNNING"  # its sweep (this process) is alive
+    assert client.get_run(second).info.status == "RUNNING" and second != first

@@ -57,15 +57,15 @@ def _boot_id() -> str:
         return ""
 
 
-def owner_tags() -> dict[str, str]:
-    """The process that owns a job run: host, pid and boot."""
+def owner_tags(owner: str = "job") -> dict[str, str]:
+    """The process that owns a run: host, pid and boot, as ``<owner>_host`` etc. ("job" or "sweep")."""
     from ..locks import HOSTNAME
 
-    return {"job_host": HOSTNAME, "job_pid": str(os.getpid()), "job_boot_id": _boot_id()}
+    return {f"{owner}_host": HOSTNAME, f"{owner}_pid": str(os.getpid()), f"{owner}_boot_id": _boot_id()}
 
 
-def owner_gone(tags: dict[str, str]) -> bool:
-    """Is the process that owns a RUNNING run certainly gone?
+def owner_gone(tags: dict[str, str], owner: str = "job") -> bool:
+    """Is the process that owns a RUNNING run (its ``<owner>_*`` tags) certainly gone?
 
     Only judged on this host, and only ``True`` when sure: another boot (the machine restarted), or
     the same boot and no such pid. A pid taken by another process after the owner died reads as alive,
@@ -74,12 +74,28 @@ def owner_gone(tags: dict[str, str]) -> bool:
     """
     from ..locks import HOSTNAME, pid_alive
 
-    if tags.get("job_host") != HOSTNAME or not tags.get("job_pid", "").isdigit():
+    host, pid = tags.get(f"{owner}_host"), tags.get(f"{owner}_pid", "")
+    if host != HOSTNAME or not pid.isdigit():
         return False
-    boot, now = tags.get("job_boot_id", ""), _boot_id()
+    boot, now = tags.get(f"{owner}_boot_id", ""), _boot_id()
     if boot and now and boot != now:
         return True
-    return not pid_alive(int(tags["job_pid"]))
+    return not pid_alive(int(pid))
+
+
+def _close_orphan_parents(client: Any, experiment_id: str) -> None:
+    """End, as KILLED, parent runs of earlier sweeps left RUNNING because their main process is gone.
+
+    A sweep's main process ends its parent runs (also at exit after Ctrl-C); one killed outright (the
+    machine restarted, SIGKILL) ends nothing, and its parent would show as running for ever.
+    """
+    query = f"tags.run_kind = '{RUN_KIND_PARENT}' and attributes.status = 'RUNNING'"
+    for run in client.search_runs([experiment_id], filter_string=query, max_results=100):
+        tags = run.data.tags
+        if owner_gone(tags, "sweep"):
+            end_interrupted(client, run.info.run_id, f"its sweep's process (pid {tags['sweep_pid']} on "
+                                                      f"{tags['sweep_host']}) ended without closing it")
+            log.info("closed MLflow parent run %s as KILLED: its sweep's process is gone", run.info.run_id)
 
 
 def end_interrupted(client: Any, run_id: str, why: str) -> None:
@@ -114,9 +130,11 @@ class MlflowTracker(Tracker):
 
     def create_parent(self, client: Any, experiment_id: str, cfg: DictConfig, sweep_dir: Path,
                       overrides: list[str]) -> str:
+        _close_orphan_parents(client, experiment_id)
         study = cfg.get("study")
+        # Owned by the sweep's main process (which ends it), even when a job creates it.
         tags = {"run_kind": RUN_KIND_PARENT, "sweep": str(sweep_dir), "study": str(study or "none"),
-                "sweep_overrides": truncate(" ".join(overrides), MAX_TAG_VALUE)}
+                "sweep_overrides": truncate(" ".join(overrides), MAX_TAG_VALUE), **SweepState(sweep_dir).driver()}
         dataset = OmegaConf.select(cfg, "dataset.name", default=None)
         if dataset:
             tags["dataset"] = str(dataset)
@@ -147,6 +165,7 @@ class MlflowTracker(Tracker):
 
     def prepare_sweep(self, cfg: DictConfig, sweep_dir: Path) -> None:
         """Create/migrate the store once, and the sweep's parent run when all jobs share one experiment."""
+        SweepState(sweep_dir).set_driver(owner_tags("sweep"))  # this process ends the parent runs
         client = self.client()
         if self.fixed_experiment is None and _sweeps_experiment(cfg):
             return  # jobs of different datasets/studies: each experiment's parent is created by its first job

@@ -4,6 +4,7 @@ Jobs of a multirun may run in other processes (joblib), in submitit subprocesses
 nodes; what they share is the sweep folder. There:
 
 - ``parents.json``: experiment name -> parent run id (created once, under ``parents.lock``);
+- ``driver.json``: host, pid and boot of the sweep's main process, which owns the parent runs;
 - ``jobs/<job num>.json``: ``{"num", "overrides", "status", "run_id", "experiment_id", "error", ...}``,
   status one of running | finished | skipped | already_done | failed | interrupted.
 
@@ -62,6 +63,16 @@ class SweepState:
                 parents[experiment] = create()
                 _atomic_write_json(self.parents_file, parents)
             return parents[experiment]
+
+    def set_driver(self, tags: dict[str, str]) -> None:
+        """Record the sweep's main process (host, pid, boot): it owns the parent runs, whoever creates them."""
+        _atomic_write_json(self.dir / "driver.json", tags)
+
+    def driver(self) -> dict[str, str]:
+        try:
+            return dict(json.loads((self.dir / "driver.json").read_text()))
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
 
     # job status ----------------------------------------------------------------------------
     def job_file(self, num: int | str) -> Path:
