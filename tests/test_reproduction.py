@@ -225,7 +225,10 @@ def test_stage_times_name_the_precision_the_oracle_ran_in():
     assert tables.oracle_precision(runs) == "not recorded"
     runs["tags.oracle_precision"] = ["bf16", "bf16"]
     assert tables.oracle_precision(runs) == "bf16"
-    assert "oracle precision bf16" in tables.setting_lines(runs)[0]
+    assert "oracle precision bf16 (pin it: `oracle.precision=bf16`)" in tables.setting_lines(runs)[0]
+    runs["tags.oracle_precision"] = ["bf16", "onnxruntime"]  # no one engine to pin
+    assert tables.setting_lines(runs)[0].endswith("oracle precision bf16 / onnxruntime")
+    runs["tags.oracle_precision"] = ["bf16", "bf16"]
     explicit = pd.DataFrame([_run(0, "gp", "smote", 0, 0.5, **{"oracle.precision": "fp32"})])
     assert tables.oracle_precision(explicit) == "fp32"
     timed = runs.assign(**{"metrics.n_verification": 2000, "metrics.seconds_sampling": 700.0,

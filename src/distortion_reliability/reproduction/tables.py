@@ -154,6 +154,14 @@ def oracle_precision(runs: pd.DataFrame) -> str:
     return "not recorded"
 
 
+def pinned(runs: pd.DataFrame) -> str:
+    """How to rerun in the engine these runs' oracle ran in, on a machine where ``auto`` picks another."""
+    from ..precision import PRECISIONS
+
+    engine = oracle_precision(runs)
+    return f" (pin it: `oracle.precision={engine}`)" if engine in PRECISIONS else ""
+
+
 def setting_lines(runs: pd.DataFrame) -> list[str]:
     """Model, h, N, T's clean accuracy, the grid's positive share and the stage times of this folder."""
     first = runs.iloc[0]
@@ -162,7 +170,7 @@ def setting_lines(runs: pd.DataFrame) -> list[str]:
     n = int(n) if np.isfinite(n) else "the whole held-out split"
     lines = [f"- model `{first['tags.model']}`, h = {first['tags.h']}, verification set N = {n}, "
              f"T's clean accuracy on D = {first['metrics.clean_accuracy']:.4f}, oracle precision "
-             f"{oracle_precision(runs)}",
+             f"{oracle_precision(runs)}{pinned(runs)}",
              f"- grid (Appendix A style): {grid_pos} positive / {grid_neg} negative of {grid_pos + grid_neg} "
              f"({100 * grid_pos / (grid_pos + grid_neg):.1f} % reliable)"]
     secs = {}
