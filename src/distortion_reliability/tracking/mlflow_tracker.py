@@ -83,19 +83,20 @@ def owner_gone(tags: dict[str, str], owner: str = "job") -> bool:
     return not pid_alive(int(pid))
 
 
-def _close_orphan_parents(client: Any, experiment_id: str) -> None:
-    """End, as KILLED, parent runs of earlier sweeps left RUNNING because their main process is gone.
+def close_orphans(client: Any, experiment_id: str, query: str, owner: str, keep: str | None = None) -> None:
+    """End, as KILLED, the RUNNING runs matching ``query`` whose owner process (``<owner>_*`` tags) is gone.
 
-    A sweep's main process ends its parent runs (also at exit after Ctrl-C); one killed outright (the
-    machine restarted, SIGKILL) ends nothing, and its parent would show as running for ever.
+    Its owner ends a run, also at exit after Ctrl-C; one killed outright (the machine restarted,
+    SIGKILL) ends nothing, and the MLflow UI would show its run running for ever. ``keep``: a run id
+    left alone (a requeued job's own run, which it resumes).
     """
-    query = f"tags.run_kind = '{RUN_KIND_PARENT}' and attributes.status = 'RUNNING'"
-    for run in client.search_runs([experiment_id], filter_string=query, max_results=100):
+    for run in client.search_runs([experiment_id], filter_string=f"{query} and attributes.status = 'RUNNING'",
+                                  max_results=100):
         tags = run.data.tags
-        if owner_gone(tags, "sweep"):
-            end_interrupted(client, run.info.run_id, f"its sweep's process (pid {tags['sweep_pid']} on "
-                                                      f"{tags['sweep_host']}) ended without closing it")
-            log.info("closed MLflow parent run %s as KILLED: its sweep's process is gone", run.info.run_id)
+        if run.info.run_id != keep and owner_gone(tags, owner):
+            end_interrupted(client, run.info.run_id, f"its {owner}'s process (pid {tags[f'{owner}_pid']} on "
+                                                      f"{tags[f'{owner}_host']}) ended without ending it")
+            log.info("closed MLflow run %s as KILLED: its %s's process is gone", run.info.run_id, owner)
 
 
 def end_interrupted(client: Any, run_id: str, why: str) -> None:
@@ -130,7 +131,7 @@ class MlflowTracker(Tracker):
 
     def create_parent(self, client: Any, experiment_id: str, cfg: DictConfig, sweep_dir: Path,
                       overrides: list[str]) -> str:
-        _close_orphan_parents(client, experiment_id)
+        close_orphans(client, experiment_id, f"tags.run_kind = '{RUN_KIND_PARENT}'", "sweep")
         study = cfg.get("study")
         # Owned by the sweep's main process (which ends it), even when a job creates it.
         tags = {"run_kind": RUN_KIND_PARENT, "sweep": str(sweep_dir), "study": str(study or "none"),
@@ -263,7 +264,9 @@ class MlflowJob(Job):
         self.experiment_id = tracker.experiment_id(client, self.experiment)
         self.identity = config_identity(cfg, tracker.identity_ignore)
         tags = tracker.run_tags(client, cfg, info, self.identity, self.experiment_id, self.experiment)
-        self._close_orphans()
+        # earlier runs of this job left RUNNING by a process that is gone (a requeued job resumes its own)
+        close_orphans(client, self.experiment_id, f"tags.config_hash = '{self.identity}' and "
+                      f"tags.run_kind = '{RUN_KIND_JOB}'", "job", keep=(self.previous or {}).get("run_id"))
         if not bool(cfg.get("rerun", False)):
             self.already_done = self._find_finished()
         params = job_params(cfg)
@@ -287,23 +290,6 @@ class MlflowJob(Job):
         self._write_status(RUNNING)
         _log_batch(client, self.run_id, params=params)
         client.log_artifact(self.run_id, str(info.output_dir / CONFIG_YAML))
-
-    def _close_orphans(self) -> None:
-        """End, as KILLED, earlier runs of this job left RUNNING by a process that is gone.
-
-        The job's own process ends its run, and a sweep that outlives a job ends the job's run; a
-        sweep killed with its jobs (the machine restarted) ends nothing: without this, the MLflow UI
-        would show those runs running for ever beside the rerun that replaces them.
-        """
-        query = f"tags.config_hash = '{self.identity}' and attributes.status = 'RUNNING'"
-        resumable = (self.previous or {}).get("run_id")  # a requeued job's own run: resumed, not closed
-        for run in self.client.search_runs([self.experiment_id], filter_string=query, max_results=100):
-            tags = run.data.tags
-            if (run.info.run_id != resumable and tags.get("run_kind", RUN_KIND_JOB) == RUN_KIND_JOB
-                    and owner_gone(tags)):
-                end_interrupted(self.client, run.info.run_id,
-                                f"its process (pid {tags['job_pid']} on {tags['job_host']}) ended without a result")
-                log.info("closed MLflow run %s as KILLED: its process is gone", run.info.run_id)
 
     def _find_finished(self) -> str | None:
         runs = self.client.search_runs(
