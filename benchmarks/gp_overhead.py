@@ -6,6 +6,7 @@ Usage::
     python benchmarks/gp_overhead.py --levers     # also: each speed lever added one at a time
     python benchmarks/gp_overhead.py --budget 100 # a smoke run
     python benchmarks/gp_overhead.py --dims 6 10 --samplers gp   # also in 10-D (e.g. distortion=common)
+    python benchmarks/gp_overhead.py --samplers gp --blas-threads 1 2   # the caller's BLAS pool at 1, then 2
 
 In ``d > 6`` dimensions the synthetic f gets ``d - 6`` more unit-box dimensions, each a gaussian
 factor about 0 with spread 0.9 (like rain), so the reliable region stays a corner ellipsoid;
@@ -24,7 +25,13 @@ The baseline is the old schedule, same code: hyperparameters refitted every 5 le
 only), a new Cholesky factorisation every step (no rank-one update), 256 raw samples, no warm start
 of the acquisition optimiser, scipy's default ftol.
 
-Printed last: gp_seconds_per_iteration_at_600=, <sampler>_seconds_per_iteration_at_600= per GP
+``--blas-threads 1 2`` runs only the samplers named, with the caller's BLAS pools (numpy's, scipy's
+OpenBLAS) at each count in turn, as a plain ``python run.py`` on a 2-core machine leaves them at 2.
+The GP holds them to one thread itself (``threads.single_threaded``), so the wall times should not
+differ; the difference shows on a busy machine (run it beside a study), where idle OpenBLAS threads
+compete with the GP's. Printed last: ``<sampler>_wall_ratio_blas<k>_vs_blas<first>=`` per count.
+
+Printed last otherwise: gp_seconds_per_iteration_at_600=, <sampler>_seconds_per_iteration_at_600= per GP
 sampler, baseline_seconds_per_iteration_at_600=, speedup_vs_baseline= (all CPU seconds); for each
 other d in ``--dims``, <sampler>_seconds_per_iteration_at_600_d<d>=.
 """
@@ -105,6 +112,21 @@ def measure(sampler, seed: int, d: int = 6) -> dict:
     }
 
 
+def compare_blas_threads(samplers: list[str], counts: list[int], budget: int, seed: int) -> None:
+    from threadpoolctl import threadpool_limits
+
+    for name in samplers:
+        walls = {}
+        for k in counts:
+            with threadpool_limits(k, user_api="blas"):
+                row = measure(build(name, budget), seed, PAPER_BOX.d)
+            walls[k] = row["wall_per_iteration"]
+            print(f"{name:10s} caller BLAS threads={k}  wall/it={row['wall_per_iteration']:.4f} s  "
+                  f"cpu/it={row['cpu_per_iteration']:.4f} s  positives={row['positives']}", flush=True)
+        for k in counts[1:]:
+            print(f"{name}_wall_ratio_blas{k}_vs_blas{counts[0]}={walls[k] / walls[counts[0]]:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--budget", type=int, default=600)
@@ -112,8 +134,11 @@ def main() -> None:
     parser.add_argument("--levers", action="store_true", help="also add each speed lever to the old schedule in turn")
     parser.add_argument("--samplers", nargs="+", default=list(SAMPLERS))
     parser.add_argument("--dims", nargs="+", type=int, default=[6], help="dimensions d >= 6 (baseline: 6 only)")
+    parser.add_argument("--blas-threads", nargs="+", type=int, help="the caller's BLAS threads, one run per count")
     args = parser.parse_args()
     torch.set_num_threads(1)  # the GP runs single-threaded anyway; this keeps numpy/torch glue alike
+    if args.blas_threads:
+        return compare_blas_threads(args.samplers, args.blas_threads, args.budget, args.seed)
     b = args.budget
     rows: dict[str, dict] = {}
     if any(d < PAPER_BOX.d for d in args.dims):

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from distortion_reliability.errors import ConfigError
 from distortion_reliability.gp import GP, FitOptions, GPParams, fit_params
@@ -169,13 +170,21 @@ def test_same_numbers_whatever_the_thread_count():
     np.testing.assert_array_equal(results[0][1][0], results[1][1][0])
 
 
-def test_single_threaded_restores_the_thread_count():
+def _blas_threads() -> set[int]:
+    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+
+def test_single_threaded_holds_torch_and_blas_to_one_thread_and_restores_both():
     old = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
-        with single_threaded():
-            assert torch.get_num_threads() == 1
-        assert torch.get_num_threads() == 2
+        with threadpool_limits(2, user_api="blas"):  # a plain run on 2 cores: numpy's OpenBLAS on 2 threads
+            assert _blas_threads() == {2}
+            with single_threaded():
+                assert torch.get_num_threads() == 1
+                assert _blas_threads() == {1}
+            assert torch.get_num_threads() == 2
+            assert _blas_threads() == {2}
     finally:
         torch.set_num_threads(old)
 
