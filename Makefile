@@ -22,11 +22,16 @@ $(STAMP): requirements.lock pyproject.toml setup.py
 run: install
 	$(PY) run.py
 
+# Two test processes (pytest-xdist), each taking whole files: the real-SLURM and MLflow-server tests
+# mostly wait, so the other worker's tests run meanwhile. TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= 2
+TEST_ARGS := -n $(TEST_WORKERS) --dist loadfile
+
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(TEST_ARGS)
 
 test-fast: install
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q $(TEST_ARGS) -m "not slow"
 
 # Every benchmark prints its headline figures last, one name=value per line; figures go to a scratch
 # folder (never results/). bench-full adds sampling at I = 600 (3 seeds, ~40 min here) and the table3

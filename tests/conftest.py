@@ -113,3 +113,10 @@ def full_disk():
     yield apply
     for undo in reversed(undos):
         undo()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow tests first (a stable sort: files keep their order otherwise). `make test` runs two
+    workers that take whole files (pytest-xdist ``--dist loadfile``): the files that wait minutes
+    on a real SLURM cluster or MLflow server start at once instead of after the quick ones."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

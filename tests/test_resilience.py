@@ -71,22 +71,38 @@ def reference(tmp_path_factory):
     return {"model": model, **ref}
 
 
+def evaluated(counter: Path) -> int:
+    """Images the job has evaluated so far (its ``--counter`` map, updated after every batch)."""
+    return int.from_bytes(counter.read_bytes()[:8], "little") if counter.exists() else 0
+
+
+def wait_until_evaluated(proc: subprocess.Popen, counter: Path, images: float, timeout: float = 120) -> None:
+    """Wait until the job has evaluated ``images``: a share of the work, not of the reference's
+    seconds, since the load can change between the two (another test worker) and a job that ran
+    faster than its reference would finish before the signal."""
+    deadline = time.monotonic() + timeout
+    while evaluated(counter) < images:
+        assert proc.poll() is None, f"the job ended before {images:.0f} images: {proc.communicate()[1]}"
+        assert time.monotonic() < deadline, f"the job evaluated {evaluated(counter)} images in {timeout:.0f} s"
+        time.sleep(0.005)
+
+
 def no_temp_files(cache: Path) -> bool:
     return not [p for p in cache.rglob("*.tmp")]
 
 
 @pytest.mark.slow  # real jobs: ~10-15 s each on 2 busy cores
 def test_sigkill_mid_grid_loses_at_most_a_flush(reference, tmp_path):
-    """A job SIGKILLed at a random moment of its grid, rerun: the rerun redoes <= 25 % of the work
+    """A job SIGKILLed at a random point of its grid, rerun: the rerun redoes <= 25 % of the work
     (killed + rerun - uninterrupted images) and returns the uninterrupted labels."""
     model, full = reference["model"], reference["images_evaluated"]
     cache, ready, counter = tmp_path / "cache", tmp_path / "ready", tmp_path / "counter"
     proc = start(cache, model, "--flush-seconds", "0.2", "--ready", str(ready), "--counter", str(counter))
     wait_for(ready, proc)
-    time.sleep(random.Random().uniform(0.25, 0.75) * reference["seconds"])
+    wait_until_evaluated(proc, counter, random.Random().uniform(0.25, 0.75) * full)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    killed = int.from_bytes(counter.read_bytes()[:8], "little")
+    killed = evaluated(counter)
     assert proc.returncode == -signal.SIGKILL and 0 < killed < full
     rerun = run_job(cache, model)
     assert rerun["labels"] == reference["labels"]
@@ -117,7 +133,7 @@ def test_interrupted_job_saves_progress_with_one_line(reference, tmp_path, signa
     # a long flush interval: only the save on the way out can keep the work
     proc = start(cache, model, "--flush-seconds", "1000", "--ready", str(ready), "--counter", str(counter))
     wait_for(ready, proc)
-    time.sleep(0.4 * reference["seconds"])
+    wait_until_evaluated(proc, counter, 0.4 * full)
     for i, sig in enumerate(signals):
         if i:
             time.sleep(0.05)  # the second Ctrl-C lands while the first is being handled
@@ -126,7 +142,7 @@ def test_interrupted_job_saves_progress_with_one_line(reference, tmp_path, signa
     assert rc == 128 + signals[0], err
     assert err.strip().splitlines() == ["interrupted; progress saved"]
     assert no_temp_files(cache)
-    killed = int.from_bytes(counter.read_bytes()[:8], "little")
+    killed = evaluated(counter)
     assert killed > 0
     rerun = run_job(cache, model)
     assert rerun["labels"] == reference["labels"]
