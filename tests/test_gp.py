@@ -189,6 +189,36 @@ def test_single_threaded_holds_torch_and_blas_to_one_thread_and_restores_both():
         torch.set_num_threads(old)
 
 
+_LOADED_LATER = """
+import sys
+from threadpoolctl import threadpool_info, threadpool_limits
+from distortion_reliability.threads import single_threaded
+assert "scipy.linalg" not in sys.modules, "scipy came in with threads.py: this test shows nothing"
+with single_threaded():  # the small CNN trains before the GP's scipy is imported
+    pass
+import scipy.linalg  # brings its own OpenBLAS
+with threadpool_limits(2, user_api="blas"):
+    with single_threaded():
+        print(sorted((p["filepath"].rsplit("/", 1)[-1], p["num_threads"]) for p in threadpool_info()
+                     if p["user_api"] == "blas"))
+"""
+
+
+def test_single_threaded_also_holds_a_blas_library_loaded_after_its_first_use():
+    import ast
+    import os
+    import subprocess
+    import sys
+
+    from conftest import as_a_user_runs_it
+
+    done = subprocess.run([sys.executable, "-c", _LOADED_LATER], capture_output=True, text=True, timeout=120,
+                          env=as_a_user_runs_it(dict(os.environ)))
+    assert done.returncode == 0, done.stderr
+    pools = ast.literal_eval(done.stdout.strip())
+    assert len(pools) >= 2 and {threads for _, threads in pools} == {1}, pools
+
+
 def test_params_round_trip_through_json_exactly():
     p = GPParams("rbf", (0.1 / 3, 2 ** 0.5), 1e-4 / 7, -0.123456789, 3.3)
     assert GPParams.from_dict(json.loads(json.dumps(p.to_dict()))) == p

@@ -11,8 +11,8 @@ levels, 2-core AVX-512 EPYC with a study on both cores; benchmarks/gp_overhead.p
 
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
-from functools import cache
 from typing import Iterator
 
 import torch
@@ -21,13 +21,21 @@ from threadpoolctl import ThreadpoolController
 __all__ = ["fixed_threads", "single_threaded"]
 
 
-@cache
-def _blas() -> ThreadpoolController:
-    """The loaded BLAS libraries, found once (a fresh scan costs ~1.7 ms, a limit on it ~15 us).
+_found: tuple[int, ThreadpoolController] | None = None
 
-    numpy and scipy load theirs on import, before any caller here runs (gp_fit imports scipy).
+
+def _blas() -> ThreadpoolController:
+    """The loaded BLAS libraries (numpy's, and scipy's once it is imported).
+
+    A scan costs ~1.7 ms and a limit on its result ~15 us, and the GP enters :func:`fixed_threads`
+    several times per level, so the scan is kept while no module has been imported since: a library
+    is loaded by importing a module (scipy's OpenBLAS comes with scipy.linalg, perhaps after a small
+    CNN trained under :func:`fixed_threads`).
     """
-    return ThreadpoolController().select(user_api="blas")
+    global _found
+    if _found is None or _found[0] != len(sys.modules):
+        _found = (len(sys.modules), ThreadpoolController().select(user_api="blas"))
+    return _found[1]
 
 
 @contextmanager
