@@ -13,6 +13,8 @@ recomputing (rerun=true forces it). The last line of every job is
 See src/distortion_reliability/tracking/runner.py for what happens on errors.
 """
 
+import sys
+
 import hydra
 from omegaconf import DictConfig
 
@@ -25,4 +27,10 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        # Ctrl-C on a sweep reaches its main process inside the launcher. What ran and what did not
+        # is the sweep's summary, printed on the way out; a single job said "interrupted; progress
+        # saved" and exited itself. A traceback would say nothing more.
+        sys.exit(130)

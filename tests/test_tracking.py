@@ -453,6 +453,32 @@ def test_submitit_preempted_job_is_requeued_and_resumes_its_run(work, conf):
 
 
 @pytest.mark.slow
+def test_ctrl_c_on_a_sweep_prints_its_summary_not_a_traceback(work, conf):
+    """Ctrl-C in the terminal (SIGINT to the sweep's process group) while a joblib job runs."""
+    pid_file = work / "pid"
+    cmd = [PY, str(REPO / "run.py"), "--config-path", str(conf), "-m", "seed=0,1", "hydra/launcher=joblib",
+           "hydra.sweep.dir=multirun/ctrl-c"]
+    proc = subprocess.Popen(cmd, cwd=work, env=env_for(work, DR_FAKE_PID=str(pid_file)), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.time() + 240
+        while not pid_file.exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.5)
+        assert pid_file.exists(), proc.communicate(timeout=5)
+        time.sleep(1)  # the job is asleep in its pipeline, its run RUNNING
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, out[-3000:] + err[-3000:]
+    assert "Traceback" not in out + err, err[-3000:]
+    assert "sweep: stopped before all its jobs ran" in out
+    runs = runs_of(work)
+    assert runs and all(r.info.status != "RUNNING" for r in runs)
+
+
+@pytest.mark.slow
 def test_sweep_whose_worker_dies_still_ends_its_runs(work, conf):
     """A job process killed outright (OOM killer) aborts joblib's sweep: no run is left RUNNING."""
     out = run_py(work, conf, "-m", "seed=0,1", "hydra/launcher=joblib", "hydra.sweep.dir=multirun/crash",
