@@ -138,7 +138,11 @@ def test_dry_run_trains_no_model_and_evaluates_no_image(tmp_path, caplog):
     assert "model training: ~" in caplog.text
 
 
-def test_grid_estimate_is_within_a_factor_of_two(tmp_path, caplog):
+def test_grid_estimate_is_within_a_factor_of_three(tmp_path, caplog):
+    """The pilot's seconds, scaled to the grid, against the grid's own. Both are wall seconds, so a
+    load that changes between the two (the other `make test` worker, a study beside the tests) moves
+    the ratio: it was 2.3 once with three study jobs and two test workers on the 2 cores. A wrong
+    scaling (levels, images, the warm-up) is off by far more."""
     cfg = compose_config(TINY + [f"cache_dir={tmp_path}", "grid.points_per_dim=4"])
     with caplog.at_level("INFO"):
         result = run(cfg)
@@ -146,7 +150,7 @@ def test_grid_estimate_is_within_a_factor_of_two(tmp_path, caplog):
     assert match, caplog.text
     estimate = float(match.group(1)) * (60 if match.group(2) == "min" else 1)
     measured = result.summary["seconds_oracle_grid"]
-    assert measured / 2 <= max(estimate, 1.0) <= max(measured * 2, 2.0)
+    assert measured / 3 <= max(estimate, 1.0) <= max(measured * 3, 3.0)
 
 
 def test_hydra_entry_point_logs_to_file_and_prints_clean_output(cache_dir, tmp_path):
