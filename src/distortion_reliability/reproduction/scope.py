@@ -20,26 +20,27 @@ SCOPE_NOTES = """How each setting was chosen, and why our numbers differ from th
   sampler run of 600 levels took ~14 min and the grid ~14 min on this 2-core CPU.
 - **CIFAR-10 at the paper's N = 5,000** (h = 0.85): Tables 3 and 4 and Figure 6's samplers (`sampling`) ran
   (`results/cifar10_n5000/`; two workers, one torch thread each; the last three `sampling` jobs, straddle seeds
-  0-2, on three workers sharing the two cores, 4,601-4,711 s of oracle each). `precision=auto` chose onnxruntime there (1,241 images/s per worker): bf16 was 1.9x
-  faster than torch fp32 but flipped 4 of 1,024 probe predictions, more than the 3.0 the agreement rule allows
-  at N = 5,000 (half the binomial sd of f, which shrinks as 1/sqrt(N)); the N = 2,000 studies ran in bf16.
-  Measured: the grid 43 min with both workers labelling it (51 of 4,096 levels reliable, 1.2 %; 62 at
-  N = 2,000); each 600-level training set 40-42 min (every level read in full: R keeps f; GP overhead 18 s);
-  Table 4's 42 jobs on those training sets 8 min. The per-setting estimates below scale the N = 2,000 stage
-  times by N alone, so they undercount the grid (26 min estimated, 43 measured) and each training set (~24 min,
-  40-42 measured) by about the bf16/onnxruntime speed ratio (1.6x): they hold only at the same precision, which
-  each setting line names. The nine other GP-family training sets took 3,326-4,711 s of oracle each, with
-  other work sharing the cores. Not yet run at N = 5,000: `ablation_budget` (Figure 8 at the paper's h and N:
-  levels 601-1,000 of three GP runs, ~1.2 h on two workers); the same command resumes it (the oracle caches
-  every level it reads).
+  0-2, on three workers sharing the two cores, 4,601-4,711 s of oracle each). `precision=auto` chose onnxruntime
+  there (1,241 images/s per worker): bf16 was 1.9x faster than torch fp32 but flipped 4 of 1,024 probe
+  predictions, more than the 3.0 the agreement rule allows at N = 5,000 (half the binomial sd of f, which shrinks
+  as 1/sqrt(N)); the N = 2,000 studies ran in bf16. Measured: the grid 43 min with both workers labelling it (51
+  of 4,096 levels reliable, 1.2 %; 62 at N = 2,000); each 600-level training set 40-42 min (every level read in
+  full: R keeps f; GP overhead 18 s); Table 4's 42 jobs on those training sets 8 min. The per-setting estimates
+  below scale the N = 2,000 stage times by N alone, so they undercount the grid (26 min estimated, 43 measured)
+  and each training set (~24 min, 40-42 measured) by about the bf16/onnxruntime speed ratio (1.6x): they hold
+  only at the same precision, which each setting line names. The nine other GP-family training sets took
+  3,326-4,711 s of oracle each, with other work sharing the cores. Not yet run at N = 5,000: `ablation_budget`
+  (Figure 8 at the paper's h and N: levels 601-1,000 of three GP runs, ~1.2 h on two workers); the same command
+  resumes it (the oracle caches every level it reads).
 - **Fashion-MNIST at N = 500** (`dataset.verification_size=500`, not the paper's 6,000; each section gives the
-  estimated cost at 6,000; a run at 6,000 has started, not in these results yet), with the project's small CNN (`model=auto`, 8 epochs on the 60,000 training images;
-  clean accuracy on D 0.926, against the paper's 0.9908; an earlier training of the same config gave 0.916,
-  used by no run here). At the paper's h = 0.75 only a handful of the 4,096 grid levels are reliable (Appendix
-  A: 79 = 1.9 %), so `experiments/grid_share.py --share 0.0193` (from the counts cached at h = 0.75, no new
-  oracle work) chose **h = 0.54**, whose grid has 73 reliable levels (1.8 %). At h = 0.54 every study ran
-  (`results/fashion_mnist_h0.54/`), Figure 9 over h = 0.44-0.64 around it (the yaml's 0.65-0.85 would leave
-  almost no reliable level); at h = 0.75 Table 3 only (`results/fashion_mnist/`). `tracking.log_models=false`.
+  estimated cost at 6,000; a run at 6,000 has started, not in these results yet), with the project's small CNN
+  (`model=auto`, 8 epochs on the 60,000 training images; clean accuracy on D 0.926, against the paper's 0.9908;
+  an earlier training of the same config gave 0.916, used by no run here). At the paper's h = 0.75 only a handful
+  of the 4,096 grid levels are reliable (Appendix A: 79 = 1.9 %), so `experiments/grid_share.py --share 0.0193`
+  (from the counts cached at h = 0.75, no new oracle work) chose **h = 0.54**, whose grid has 73 reliable levels
+  (1.8 %). At h = 0.54 every study ran (`results/fashion_mnist_h0.54/`), Figure 9 over h = 0.44-0.64 around it
+  (the yaml's 0.65-0.85 would leave almost no reliable level); at h = 0.75 Table 3 only
+  (`results/fashion_mnist/`). `tracking.log_models=false`.
 - **Other models and verification sets.** The public LeNet-5 and ResNet-20 checkpoints are not the paper's
   models, and D is a seeded subset of each test split. At the paper's h both are reliable on far fewer grid
   levels than the paper's Appendix A reports (see the grid line of each dataset), which leaves the grid test
