@@ -29,8 +29,8 @@ def main(cfg: DictConfig) -> float | None:
 if __name__ == "__main__":
     try:
         main()
-    except KeyboardInterrupt:
-        # Ctrl-C on a sweep reaches its main process inside the launcher. What ran and what did not
-        # is the sweep's summary, printed on the way out; a single job said "interrupted; progress
-        # saved" and exited itself. A traceback would say nothing more.
-        sys.exit(130)
+    except KeyboardInterrupt as stop:
+        # Ctrl-C (or SIGTERM, as Preempted) on a sweep reaches its main process inside the launcher.
+        # What ran and what did not is the sweep's summary, printed on the way out; a single job said
+        # "interrupted; progress saved" and exited itself. A traceback would say nothing more.
+        sys.exit(128 + getattr(stop, "signum", 2))

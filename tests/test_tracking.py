@@ -453,11 +453,14 @@ def test_submitit_preempted_job_is_requeued_and_resumes_its_run(work, conf):
 
 
 @pytest.mark.slow
-def test_ctrl_c_on_a_sweep_prints_its_summary_not_a_traceback(work, conf):
-    """Ctrl-C in the terminal (SIGINT to the sweep's process group) while a joblib job runs."""
+@pytest.mark.parametrize("signum, whom", [(signal.SIGINT, "group"), (signal.SIGTERM, "group"), (signal.SIGTERM, "main")],
+                         ids=["ctrl-c", "sigterm-to-all", "sigterm-to-main"])
+def test_a_stopped_sweep_prints_its_summary_not_a_traceback(work, conf, signum, whom):
+    """Ctrl-C in the terminal (SIGINT to the process group), scancel or ``kill -- -pgid`` (SIGTERM to all),
+    ``timeout``/``kill pid`` (SIGTERM to the sweep's main process only), while a joblib job runs."""
     pid_file = work / "pid"
     cmd = [PY, str(REPO / "run.py"), "--config-path", str(conf), "-m", "seed=0,1", "hydra/launcher=joblib",
-           "hydra.sweep.dir=multirun/ctrl-c"]
+           "hydra.sweep.dir=multirun/stopped"]
     proc = subprocess.Popen(cmd, cwd=work, env=env_for(work, DR_FAKE_PID=str(pid_file)), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
@@ -466,16 +469,19 @@ def test_ctrl_c_on_a_sweep_prints_its_summary_not_a_traceback(work, conf):
             time.sleep(0.5)
         assert pid_file.exists(), proc.communicate(timeout=5)
         time.sleep(1)  # the job is asleep in its pipeline, its run RUNNING
-        os.killpg(proc.pid, signal.SIGINT)
+        if whom == "group":
+            os.killpg(proc.pid, signum)
+        else:
+            os.kill(proc.pid, signum)
         out, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 130, out[-3000:] + err[-3000:]
+    assert proc.returncode == 128 + signum, out[-3000:] + err[-3000:]
     assert "Traceback" not in out + err, err[-3000:]
     assert "sweep: stopped before all its jobs ran" in out
     runs = runs_of(work)
-    assert runs and all(r.info.status != "RUNNING" for r in runs)
+    assert runs and all(r.info.status != "RUNNING" for r in runs), [(r.data.tags, r.info.status) for r in runs]
 
 
 @pytest.mark.slow

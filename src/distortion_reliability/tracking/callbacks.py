@@ -6,6 +6,8 @@ the tracking store once and the sweep's MLflow parent run (its id goes to
 nodes find it); a store that cannot be used ends the command with one ``error:`` line (exit 2)
 before any oracle work.
 
+SIGTERM/SIGUSR2 to the main process stop the sweep as Ctrl-C does (summary printed, runs closed).
+
 on_multirun_end: reads the jobs' status files, ends the parent run(s), prints
 ``sweep: N finished, M failed, K skipped`` and the failing overrides, and exits 1 when any job failed.
 """
@@ -20,6 +22,8 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
+
+from ..signals import install_signal_handlers
 
 log = logging.getLogger(__name__)
 _QUIET_END = False
@@ -51,6 +55,10 @@ class SweepCallback(Callback):
         # on_multirun_end: still print what ran and close its parent run(s) as KILLED.
         self._ended = False
         atexit.register(self._at_exit, config)
+        # SIGTERM (kill, timeout, scancel of a sweep run inside an allocation) would end this process
+        # without running atexit; as Preempted, a KeyboardInterrupt, it takes Ctrl-C's way out.
+        # In-process jobs (basic launcher) install their own handlers for their duration.
+        install_signal_handlers()
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         self._ended = True
