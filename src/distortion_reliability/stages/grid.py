@@ -78,6 +78,7 @@ class GridStage(Stage):
         if notice := test_set_notice(job.bundle.box.d, **self.settings):
             log.info(notice)
         grid = self._load()
+        read_before = job.bundle.oracle.images_evaluated
         if grid is None:
             self._announce()
         start = time.perf_counter()
@@ -85,7 +86,9 @@ class GridStage(Stage):
         job.summary.update(grid_positive=grid.n_positive, grid_negative=grid.n_negative,
                            # what labelling the grid cost when it was labelled (this job may have read it)
                            seconds_grid_labelling=float(grid.seconds),
-                           seconds_oracle_grid=time.perf_counter() - start)
+                           seconds_oracle_grid=time.perf_counter() - start,
+                           # images this job's oracle read for the grid, pilot included (0 when cached)
+                           oracle_images_grid=int(job.bundle.oracle.images_evaluated - read_before))
         log.info("grid: %s levels, %s positive, %s negative", format_count(len(grid.levels)),
                  format_count(grid.n_positive), format_count(grid.n_negative))
         warning = grid_warning(grid)
