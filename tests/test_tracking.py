@@ -453,11 +453,12 @@ def test_submitit_preempted_job_is_requeued_and_resumes_its_run(work, conf):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signum, whom", [(signal.SIGINT, "group"), (signal.SIGTERM, "group"), (signal.SIGTERM, "main")],
-                         ids=["ctrl-c", "sigterm-to-all", "sigterm-to-main"])
+@pytest.mark.parametrize("signum, whom", [(signal.SIGINT, "group"), (signal.SIGTERM, "main")],
+                         ids=["ctrl-c", "sigterm-to-main"])
 def test_a_stopped_sweep_prints_its_summary_not_a_traceback(work, conf, signum, whom):
-    """Ctrl-C in the terminal (SIGINT to the process group), scancel or ``kill -- -pgid`` (SIGTERM to all),
-    ``timeout``/``kill pid`` (SIGTERM to the sweep's main process only), while a joblib job runs."""
+    """Ctrl-C in the terminal (SIGINT to the process group), ``timeout``/``kill pid`` (SIGTERM to the sweep's
+    main process only), while a joblib job runs. SIGTERM to all (scancel) is both at once: it passed too,
+    left out for CI time."""
     pid_file = work / "pid"
     cmd = [PY, str(REPO / "run.py"), "--config-path", str(conf), "-m", "seed=0,1", "hydra/launcher=joblib",
            "hydra.sweep.dir=multirun/stopped"]
