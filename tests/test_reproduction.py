@@ -212,9 +212,12 @@ def test_a_folder_name_says_its_dataset_h_and_verification_size(tmp_path):
     assert document.folder_title("mnist_h0.74").startswith("mnist at h = 0.74 ")
     assert document.folder_title("digits") == "digits"
     # a folder at another N sorts beside its dataset, not after every dataset as an unknown name
-    for name in ("cifar10_n5000", "zzz", "mnist_h0.74"):
+    # and the paper's N after ours, each with the paper's h before the Appendix-A one
+    for name in ("cifar10_n5000", "zzz", "mnist_h0.74", "fashion_mnist_h0.54_n6000", "fashion_mnist_n6000",
+                 "fashion_mnist_h0.54"):
         _write(tmp_path / name, "table3", [_run(0, "gp", "smote", 0, 0.5)])
-    assert document.result_folders(tmp_path) == ["digits", "mnist", "mnist_h0.74", "fashion_mnist", "cifar10",
+    assert document.result_folders(tmp_path) == ["digits", "mnist", "mnist_h0.74", "fashion_mnist", "fashion_mnist_h0.54",
+                                                  "fashion_mnist_n6000", "fashion_mnist_h0.54_n6000", "cifar10",
                                                   "cifar10_n5000", "zzz"]
 
 

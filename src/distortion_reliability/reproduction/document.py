@@ -29,7 +29,12 @@ _STUDY_KEYS = {"study", "dataset", "data_dir", "progress", "sampler", "imbalance
 def result_folders(results: Path) -> list[str]:
     found = sorted({p.parent.name for p in results.glob("*/*_runs.csv")})
     order = {name: i for i, name in enumerate(DATASETS)}
-    return sorted(set(found) | set(DATASETS), key=lambda n: (order.get(dataset_name(n), 99), n))
+
+    def key(name: str) -> tuple:  # by dataset, then our N before the paper's, then the paper's h first
+        _, h, n = folder_setting(name)
+        return order.get(dataset_name(name), 99), n or 0, h is not None, name
+
+    return sorted(set(found) | set(DATASETS), key=key)
 
 
 def _relative_sqlite(uri: str) -> str:
