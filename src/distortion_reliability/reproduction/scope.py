@@ -44,10 +44,9 @@ SCOPE_NOTES = """How each setting was chosen, and why our numbers differ from th
 - **Fashion-MNIST at the paper's N = 6,000**: Table 3 at h = 0.75 (`results/fashion_mnist_n6000/`) and, at the
   Appendix-A h = 0.54, Tables 3-4, Figure 6's samplers and our additions (`sampling`, `ours`;
   `results/fashion_mnist_h0.54_n6000/`). Not yet run at 6,000: `matched`, `ablation_v`, `ablation_budget` and
-  `ablation_h`; each needs at most
-  three new ~11-min training sets per sampler and h on two workers, the rest is cached. `grid_share.py
-  --share 0.0193` on the counts cached at h = 0.75 picked h = 0.54 again (estimated share 1.95 %), and that
-  grid has 82 reliable levels (2.0 %). D is a seeded 6,000-image subset of the test split; the small CNN (the
+  `ablation_h`; each needs at most three new ~11-min training sets per sampler and h on two workers, the rest
+  is cached. `grid_share.py --share 0.0193` on the counts cached at h = 0.75 picked h = 0.54 again (estimated
+  share 1.95 %), and that grid has 82 reliable levels (2.0 %). D is a seeded 6,000-image subset of the test split; the small CNN (the
   same training as at N = 500) has clean accuracy 0.9180 on it. `precision=auto` chose onnxruntime: bf16 was
   1.8x faster but flipped 4 of 1,024 probe predictions, more than the 2.5 the agreement rule allows at
   N = 6,000. At h = 0.75 the grid has 10 reliable levels of 4,096 (0.24 %; 5 at N = 500); its recorded 6,034 s
